@@ -1,0 +1,39 @@
+import Foundation
+
+/// Prints benchmark results in the one format scripts collect: `BENCH <name> <value> <unit>` for a figure and
+/// `BENCH <name> ratio <value> vs <baseline>` for a comparison measured in the same run.
+enum BenchReport {
+    static func line(_ name: String, _ value: Double, _ unit: String) {
+        print("BENCH \(name) \(format(value)) \(unit)")
+    }
+
+    static func ratio(_ name: String, _ value: Double, vs baseline: String) {
+        print("BENCH \(name) ratio \(String(format: "%.3f", value)) vs \(baseline)")
+    }
+
+    private static func format(_ value: Double) -> String {
+        value >= 100 ? String(format: "%.0f", value) : String(format: "%.3f", value)
+    }
+}
+
+/// Runs `body` repeatedly for at least `minimumSeconds` (after one warm-up call) and returns units per second,
+/// where each call returns the units it processed.
+func measureRate(minimumSeconds: Double = 1.0, _ body: () -> Int) -> Double {
+    _ = body()
+    let clock = ContinuousClock()
+    let start = clock.now
+    var units = 0
+    var elapsed = 0.0
+    repeat {
+        units += body()
+        let duration = clock.now - start
+        elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    } while elapsed < minimumSeconds
+    return Double(units) / elapsed
+}
+
+/// Keeps a value alive so the optimiser cannot delete the work that produced it.
+@inline(never)
+func blackHole<T>(_ value: T) {
+    withExtendedLifetime(value) {}
+}

@@ -1,0 +1,107 @@
+/// An RFC 9110 media type: `type/subtype` with parameters.
+///
+/// The HTTP binding chooses the mode from it, the JSON format decides from it whether `data` is embedded JSON, and
+/// a structured body is transcoded by its `charset`.
+public struct MediaType: Sendable, Hashable {
+    /// `type/subtype`, lower-cased (media types compare case-insensitively).
+    public let essence: String
+    /// Parameters by lower-cased name, values unquoted.
+    public let parameters: [String: String]
+
+    /// Parses `text`; `nil` when it is not a valid media type.
+    public init?(_ text: some StringProtocol) {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func token() -> String? {
+            let start = index
+            while index < bytes.count, Self.isTokenByte(bytes[index]) { index += 1 }
+            return index > start ? String(decoding: bytes[start..<index], as: UTF8.self).lowercased() : nil
+        }
+        func skipWhitespace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 } }
+        skipWhitespace()
+        guard let type = token(), index < bytes.count, bytes[index] == 0x2F else { return nil }
+        index += 1
+        guard let subtype = token() else { return nil }
+        var parameters: [String: String] = [:]
+        skipWhitespace()
+        while index < bytes.count {
+            guard bytes[index] == 0x3B else { return nil }
+            index += 1
+            skipWhitespace()
+            if index == bytes.count || bytes[index] == 0x3B { continue }  // RFC 9110 allows empty parameters
+            guard let name = token(), index < bytes.count, bytes[index] == 0x3D else { return nil }
+            index += 1
+            var value: [UInt8] = []
+            if index < bytes.count, bytes[index] == 0x22 {
+                guard let (unquoted, end) = QuotedString.unquote(bytes, from: index) else { return nil }
+                value = unquoted
+                index = end
+            } else {
+                let start = index
+                while index < bytes.count, Self.isTokenByte(bytes[index]) { index += 1 }
+                guard index > start else { return nil }
+                value = Array(bytes[start..<index])
+            }
+            parameters[name] = String(decoding: value, as: UTF8.self)
+            skipWhitespace()
+        }
+        self.essence = type + "/" + subtype
+        self.parameters = parameters
+    }
+
+    public static func isValid(_ text: String) -> Bool { MediaType(text) != nil }
+
+    /// The `charset` parameter, lower-cased.
+    public var charset: String? { parameters["charset"]?.lowercased() }
+
+    /// `application/json`, any `*/json` (`text/json` too) and any `*/*+json`: data of these types is JSON text.
+    public var isJSON: Bool { essence.hasSuffix("/json") || essence.hasSuffix("+json") }
+
+    /// `text/*`, `*/xml` and `*/*+xml`: data of these types is text.
+    public var isTextual: Bool { essence.hasPrefix("text/") || essence.hasSuffix("/xml") || essence.hasSuffix("+xml") }
+
+    /// True when the charset is absent or names UTF-8, so text data can be embedded as a JSON string as it is.
+    public var isUTF8: Bool {
+        guard let charset else { return true }
+        return charset == "utf-8" || charset == "utf8"
+    }
+
+    /// RFC 9110 `tchar`.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: true
+        default: URIGrammar.isAlpha(byte) || URIGrammar.isDigit(byte)
+        }
+    }
+}
+
+/// RFC 9110 `quoted-string`, shared by media type parameters and binary-mode header values.
+enum QuotedString {
+    /// Unquotes the quoted-string that starts at `start` (a DQUOTE); the content and the index after the closing
+    /// quote, or `nil` when the string is not closed or holds a byte a quoted-string may not hold.
+    static func unquote(_ bytes: [UInt8], from start: Int) -> ([UInt8], Int)? {
+        var index = start + 1
+        var value: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case 0x22:
+                return (value, index + 1)
+            case 0x5C:
+                guard index + 1 < bytes.count, isQuotedPairByte(bytes[index + 1]) else { return nil }
+                value.append(bytes[index + 1])
+                index += 2
+            default:
+                // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+                guard byte == 0x09 || byte == 0x20 || byte == 0x21 || (byte >= 0x23 && byte != 0x7F) else { return nil }
+                value.append(byte)
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    private static func isQuotedPairByte(_ byte: UInt8) -> Bool {
+        byte == 0x09 || byte == 0x20 || (byte >= 0x21 && byte != 0x7F)
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The one Hadron executable; the tier or tool is the subcommand (DESIGN.md §8).
+@main
+struct Hadron: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hadron",
+        abstract: "Hadron: CloudEvents-native event streaming.",
+        subcommands: [ValidateCommand.self, PartitionCommand.self]
+    )
+}
