@@ -129,8 +129,11 @@ extension CloudEvent {
 
 /// The rule for extension attribute names: lower-case ASCII letters and digits, nothing else.
 enum ExtensionName {
-    static func isValid(_ name: some StringProtocol) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
+    static func isValid(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { bytes in
+            !bytes.isEmpty && bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
+        }
     }
 
     static func validate(_ name: String) throws(CloudEventError) {
@@ -139,13 +142,8 @@ enum ExtensionName {
                 .invalidAttributeName, attribute: name,
                 "extension attribute names must consist of lower-case letters a-z and digits 0-9 only")
         }
-        if CloudEvent.reservedMemberNames.contains(name) {
-            throw .init(.invalidAttributeName, attribute: name, "\"\(name)\" is reserved by the JSON event format")
+        if name == "data" {
+            throw .init(.invalidAttributeName, attribute: name, "\"data\" is a member of the JSON event format, not an attribute name")
         }
     }
-}
-
-extension CloudEvent {
-    /// Names the JSON format uses for members that are not attributes; no extension may take them.
-    static let reservedMemberNames: Set<String> = ["data", "data_base64"]
 }

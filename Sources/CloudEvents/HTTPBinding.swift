@@ -62,12 +62,21 @@ public enum HTTPBinding {
         var time: String?
         var extensions: [String: AttributeValue] = [:]
         var sawAttribute = false
+        var contentType: String?
 
+        // One pass over the fields; no lookups by name, which would make HTTPFields build an index per request.
         for field in fields {
-            let header = field.name.canonicalName
-            guard header.utf8.count >= 3, header.utf8.starts(with: "ce-".utf8) else { continue }
+            if field.name == .contentType {
+                guard contentType == nil else { throw multipleContentTypes }
+                contentType = field.value.trimmingWhitespace()
+                continue
+            }
+            let header = field.name.canonicalName.utf8
+            guard header.count >= 3, header[header.startIndex] == 0x63, header[header.index(after: header.startIndex)] == 0x65,
+                header[header.index(header.startIndex, offsetBy: 2)] == 0x2D
+            else { continue }
             sawAttribute = true
-            let name = String(header.dropFirst(3))
+            let name = String(decoding: header.dropFirst(3), as: UTF8.self)
             let value = try field.withUnsafeBytesOfValue { (raw) throws(CloudEventError) -> String in
                 try HeaderValue.decode(UnsafeRawBufferPointer(raw), attribute: name)
             }
@@ -119,7 +128,6 @@ public enum HTTPBinding {
         guard let type else {
             throw CloudEventError(.missingAttribute, attribute: "type", "is required (header ce-type)")
         }
-        let contentType = try singleContentType(fields).map { $0.trimmingWhitespace() }
         var event = CloudEvent(
             id: id, source: try JSONEventFormat.attributeURIReference("source", source), type: type,
             specversion: specversion, datacontenttype: contentType, subject: subject, extensions: extensions)
@@ -127,7 +135,8 @@ public enum HTTPBinding {
         if let time { event.time = try JSONEventFormat.attributeTimestamp("time", time) }
         try event.validate()
         if !body.isEmpty {
-            if let contentType, let mediaType = MediaType(contentType), mediaType.isJSON, mediaType.isUTF8,
+            if let contentType, contentType.utf8.contains(where: { $0 == 0x6E || $0 == 0x4E }),  // "json" has an n
+                let mediaType = MediaType(contentType), mediaType.isJSON, mediaType.isUTF8,
                 !JSONValidation.isJSONText(body)
             {
                 throw CloudEventError(
@@ -178,12 +187,16 @@ public enum HTTPBinding {
 
     /// The Content-Type, refusing a message that carries two different ones.
     private static func singleContentType(_ fields: HTTPFields) throws(CloudEventError) -> String? {
-        let values = fields[values: .contentType]
-        guard values.count <= 1 else {
-            throw CloudEventError(.invalidMediaType, attribute: "datacontenttype", "the request has more than one Content-Type header")
+        var contentType: String?
+        for field in fields where field.name == .contentType {
+            guard contentType == nil else { throw multipleContentTypes }
+            contentType = field.value
         }
-        return values.first
+        return contentType
     }
+
+    private static let multipleContentTypes = CloudEventError(
+        .invalidMediaType, attribute: "datacontenttype", "the request has more than one Content-Type header")
 }
 
 extension String {

@@ -178,6 +178,13 @@ struct JSONReader {
         let start = index
         var escaped = false
         while index < bytes.count {
+            // Eight bytes at a time while none of them is a quote, a backslash or a control character.
+            while index + 8 <= bytes.count {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                guard !SWAR.hasStringSpecial(word) else { break }
+                index += 8
+            }
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == 0x22 {
                 index += 1
@@ -284,5 +291,21 @@ private struct ContainerStack {
     mutating func pop() {
         depth -= 1
         if depth >= 64, depth % 64 == 0 { words.removeLast() }
+    }
+}
+
+/// Word-at-a-time byte tests ("SIMD within a register"), for scanning long strings in `data`.
+enum SWAR {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// True when some byte of `word` is zero.
+    @inline(__always)
+    static func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
+
+    /// True when some byte of `word` is `"`, `\` or below 0x20 — the bytes that end a plain run of a JSON string.
+    @inline(__always)
+    static func hasStringSpecial(_ word: UInt64) -> Bool {
+        hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C)) || (word &- ones &* 0x20) & ~word & highs != 0
     }
 }

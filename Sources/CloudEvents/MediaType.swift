@@ -10,12 +10,28 @@ public struct MediaType: Sendable, Hashable {
 
     /// Parses `text`; `nil` when it is not a valid media type.
     public init?(_ text: some StringProtocol) {
-        let bytes = Array(text.utf8)
+        var text = String(text)
+        guard let parsed = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    private init(essence: String, parameters: [String: String]) {
+        self.essence = essence
+        self.parameters = parameters
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> MediaType? {
         var index = 0
         func token() -> String? {
             let start = index
-            while index < bytes.count, Self.isTokenByte(bytes[index]) { index += 1 }
-            return index > start ? String(decoding: bytes[start..<index], as: UTF8.self).lowercased() : nil
+            var upper = false
+            while index < bytes.count, Self.isTokenByte(bytes[index]) {
+                upper = upper || (bytes[index] >= 0x41 && bytes[index] <= 0x5A)
+                index += 1
+            }
+            guard index > start else { return nil }
+            let token = String(decoding: bytes[start..<index], as: UTF8.self)
+            return upper ? token.lowercased() : token
         }
         func skipWhitespace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 } }
         skipWhitespace()
@@ -33,7 +49,7 @@ public struct MediaType: Sendable, Hashable {
             index += 1
             var value: [UInt8] = []
             if index < bytes.count, bytes[index] == 0x22 {
-                guard let (unquoted, end) = QuotedString.unquote(bytes, from: index) else { return nil }
+                guard let (unquoted, end) = QuotedString.unquote(Array(bytes), from: index) else { return nil }
                 value = unquoted
                 index = end
             } else {
@@ -45,11 +61,29 @@ public struct MediaType: Sendable, Hashable {
             parameters[name] = String(decoding: value, as: UTF8.self)
             skipWhitespace()
         }
-        self.essence = type + "/" + subtype
-        self.parameters = parameters
+        return MediaType(essence: type + "/" + subtype, parameters: parameters)
     }
 
-    public static func isValid(_ text: String) -> Bool { MediaType(text) != nil }
+    /// Checks the grammar without building the parsed value (validation runs for every event).
+    public static func isValid(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            var index = 0
+            func token() -> Bool {
+                let start = index
+                while index < bytes.count, isTokenByte(bytes[index]) { index += 1 }
+                return index > start
+            }
+            func skipWhitespace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 } }
+            skipWhitespace()
+            guard token(), index < bytes.count, bytes[index] == 0x2F else { return false }
+            index += 1
+            guard token() else { return false }
+            skipWhitespace()
+            // Parameters are rare: check them with the full parser.
+            return index == bytes.count || parse(bytes) != nil
+        }
+    }
 
     /// The `charset` parameter, lower-cased.
     public var charset: String? { parameters["charset"]?.lowercased() }

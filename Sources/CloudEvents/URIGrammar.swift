@@ -4,7 +4,11 @@
 enum URIGrammar {
     /// True when `text` is an RFC 3986 `URI-reference` (absolute URI or relative reference).
     static func isURIReference(_ text: String.UTF8View) -> Bool {
-        let bytes = Array(text)
+        var text = String(text)
+        return text.withUTF8 { isURIReference(bytes: $0) }
+    }
+
+    private static func isURIReference(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         if let colon = schemeEnd(bytes) {
             index = colon + 1
@@ -23,14 +27,14 @@ enum URIGrammar {
         }
         // path
         while index < bytes.count, bytes[index] != 0x3F, bytes[index] != 0x23 {
-            guard let next = pchar(bytes, index, extra: [0x2F]) else { return false }
+            guard let next = pchar(bytes, index, extra: .slash) else { return false }
             index = next
         }
         // query
         if index < bytes.count, bytes[index] == 0x3F {
             index += 1
             while index < bytes.count, bytes[index] != 0x23 {
-                guard let next = pchar(bytes, index, extra: [0x2F, 0x3F]) else { return false }
+                guard let next = pchar(bytes, index, extra: .slashQuestion) else { return false }
                 index = next
             }
         }
@@ -38,7 +42,7 @@ enum URIGrammar {
         if index < bytes.count, bytes[index] == 0x23 {
             index += 1
             while index < bytes.count {
-                guard let next = pchar(bytes, index, extra: [0x2F, 0x3F]) else { return false }
+                guard let next = pchar(bytes, index, extra: .slashQuestion) else { return false }
                 index = next
             }
         }
@@ -46,10 +50,13 @@ enum URIGrammar {
     }
 
     /// True when the reference starts with a scheme (so it is an absolute URI, given it is a valid reference).
-    static func hasScheme(_ text: String.UTF8View) -> Bool { schemeEnd(Array(text)) != nil }
+    static func hasScheme(_ text: String.UTF8View) -> Bool {
+        var text = String(text)
+        return text.withUTF8 { schemeEnd($0) != nil }
+    }
 
     /// The index of the colon ending a valid `scheme`, if the text starts with one.
-    private static func schemeEnd(_ bytes: [UInt8]) -> Int? {
+    private static func schemeEnd(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard let first = bytes.first, isAlpha(first) else { return nil }
         var index = 1
         while index < bytes.count {
@@ -61,7 +68,7 @@ enum URIGrammar {
         return nil
     }
 
-    private static func isAuthority(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isAuthority(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         var rest = bytes
         if let at = rest.lastIndex(of: 0x40) {
             guard isRun(rest[rest.startIndex..<at], extra: [0x3A]) else { return false }
@@ -84,7 +91,7 @@ enum URIGrammar {
     }
 
     /// `*( unreserved / pct-encoded / sub-delims / extra )`
-    private static func isRun(_ bytes: ArraySlice<UInt8>, extra: [UInt8]) -> Bool {
+    private static func isRun(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, extra: [UInt8]) -> Bool {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let byte = bytes[index]
@@ -101,7 +108,7 @@ enum URIGrammar {
         return true
     }
 
-    private static func isIPLiteral(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isIPLiteral(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         if let first = bytes.first, first == 0x76 || first == 0x56 {  // IPvFuture: "v" 1*HEXDIG "." 1*( … )
             guard let dot = bytes.firstIndex(of: 0x2E), dot > bytes.startIndex + 1,
                 bytes[(bytes.startIndex + 1)..<dot].allSatisfy(isHex), dot + 1 < bytes.endIndex
@@ -112,7 +119,7 @@ enum URIGrammar {
     }
 
     /// RFC 3986 `IPv6address`: eight 16-bit groups, `::` at most once, an IPv4 tail allowed.
-    private static func isIPv6(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isIPv6(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         let text = String(decoding: bytes, as: UTF8.self)
         var halves: [Substring] = []
         var rest = text[...]
@@ -154,7 +161,7 @@ enum URIGrammar {
     }
 
     /// Consumes one `pchar` (or an `extra` byte) at `index`; the index after it, or `nil` when none is there.
-    private static func pchar(_ bytes: [UInt8], _ index: Int, extra: [UInt8]) -> Int? {
+    private static func pchar(_ bytes: UnsafeBufferPointer<UInt8>, _ index: Int, extra: StaticBytes) -> Int? {
         let byte = bytes[index]
         if byte == 0x25 {
             guard index + 2 < bytes.count, isHex(bytes[index + 1]), isHex(bytes[index + 2]) else { return nil }
@@ -177,6 +184,19 @@ enum URIGrammar {
         switch byte {
         case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D: true
         default: false
+        }
+    }
+}
+
+/// The extra bytes a URI component allows besides `pchar`, without allocating an array per call.
+enum StaticBytes {
+    case slash, slashQuestion
+
+    @inline(__always)
+    func contains(_ byte: UInt8) -> Bool {
+        switch self {
+        case .slash: byte == 0x2F
+        case .slashQuestion: byte == 0x2F || byte == 0x3F
         }
     }
 }

@@ -46,10 +46,25 @@ enum UTF8Validation {
     /// The CloudEvents type system's String: no control characters (U+0000–U+001F, U+007F–U+009F) and no
     /// noncharacters (U+FDD0–U+FDEF, U+xxFFFE, U+xxFFFF). Surrogates cannot occur in a Swift `String`.
     static func isAllowedAttributeString(_ text: String) -> Bool {
-        for byte in text.utf8 where byte < 0x20 || byte >= 0x7F {
-            return text.unicodeScalars.allSatisfy(isAllowedScalar)
+        var copy = text
+        let plainASCII = copy.withUTF8 { bytes in
+            // Printable ASCII is the common case: check it a word at a time.
+            var index = 0
+            while index + 8 <= bytes.count {
+                let word = UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let high: UInt64 = 0x8080_8080_8080_8080
+                // A byte below 0x20, or 0x7F and above, ends the fast path.
+                if (word &- ones &* 0x20) & ~word & high != 0 || (word &+ ones) & high != 0 || word & high != 0 { return false }
+                index += 8
+            }
+            while index < bytes.count {
+                guard bytes[index] >= 0x20, bytes[index] < 0x7F else { return false }
+                index += 1
+            }
+            return true
         }
-        return true
+        return plainASCII || text.unicodeScalars.allSatisfy(isAllowedScalar)
     }
 
     private static func isAllowedScalar(_ scalar: Unicode.Scalar) -> Bool {
