@@ -1,7 +1,10 @@
 /// Strict UTF-8 checks (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), with an ASCII fast
 /// path, because every body and header value is checked once before anything is sliced into strings.
-enum UTF8Validation {
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+///
+/// Public because storage decodes the same strings from record batches: the standard library's
+/// `String(validating:as:)` runs unspecialised across modules and cost a third of record decoding.
+public enum UTF8Validation {
+    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         let count = bytes.count
         while index < count {
@@ -41,7 +44,14 @@ enum UTF8Validation {
         return true
     }
 
-    static func isValid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { isValid($0) } }
+    public static func isValid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { isValid($0) } }
+
+    /// The string for `bytes`, or `nil` when they are not valid UTF-8.
+    @inline(__always)
+    public static func string(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard isValid(bytes) else { return nil }
+        return String(decoding: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+    }
 
     /// The CloudEvents type system's String: no control characters (U+0000–U+001F, U+007F–U+009F) and no
     /// noncharacters (U+FDD0–U+FDEF, U+xxFFFE, U+xxFFFF). Surrogates cannot occur in a Swift `String`.

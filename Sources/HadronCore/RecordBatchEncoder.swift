@@ -1,0 +1,272 @@
+public import CloudEvents
+
+/// Turns CloudEvents into one record batch, in one allocation.
+///
+/// The gateway encodes a batch exactly once (DESIGN §7): storage, replicas and readers pass the same bytes along.
+/// Encoding therefore sits on the publish path of every event, so it measures first and then writes each byte once
+/// through a raw pointer into an array of exactly the right size; no Foundation, no intermediate buffers.
+public struct RecordBatchEncoder: Sendable {
+    /// The idempotent-producer identity stamped into the header (-1 everywhere when there is none), which lets a
+    /// new leader recognise a batch that a gateway retries after failover.
+    public var producerId: Int64
+    public var producerEpoch: Int16
+    public var baseSequence: Int32
+
+    public init(producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1) {
+        self.producerId = producerId
+        self.producerEpoch = producerEpoch
+        self.baseSequence = baseSequence
+    }
+
+    /// Encodes `events`, all received at `receiveTime` (milliseconds since the Unix epoch), as one batch with
+    /// base offset 0 and epoch 0, ready for a leader to stamp.
+    public func encode(_ events: [CloudEvent], receiveTime: Int64) -> [UInt8] {
+        encode(events, firstTimestamp: receiveTime) { _ in 0 }
+    }
+
+    /// Encodes `events`, event `i` received at `receiveTimes[i]`, for a batch that gathers several requests.
+    public func encode(_ events: [CloudEvent], receiveTimes: [Int64]) -> [UInt8] {
+        precondition(receiveTimes.count == events.count, "one receive time per event")
+        precondition(!events.isEmpty, "a record batch holds at least one event")
+        let first = receiveTimes[0]
+        return encode(events, firstTimestamp: first) { receiveTimes[$0] &- first }
+    }
+
+    private func encode(
+        _ events: [CloudEvent], firstTimestamp: Int64, timestampDelta: (Int) -> Int64
+    ) -> [UInt8] {
+        precondition(!events.isEmpty, "a record batch holds at least one event")
+        precondition(events.count <= Int(Int32.max), "too many events for one batch")
+
+        var total = RecordBatchHeader.size
+        var maxDelta: Int64 = 0
+        for index in events.indices {
+            let delta = timestampDelta(index)
+            maxDelta = max(maxDelta, delta)
+            let body = Self.bodySize(events[index], offsetDelta: index, timestampDelta: delta)
+            total += RecordLayout.varintSize(body) + body
+        }
+        precondition(total - 12 <= Int(Int32.max), "a record batch is limited to 2 GiB")
+
+        let header = RecordBatchHeader(
+            batchLength: Int32(total - 12),
+            lastOffsetDelta: Int32(events.count - 1),
+            firstTimestamp: firstTimestamp,
+            maxTimestamp: firstTimestamp &+ maxDelta,
+            producerId: producerId,
+            producerEpoch: producerEpoch,
+            baseSequence: baseSequence,
+            recordCount: Int32(events.count)
+        )
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            let batch = UnsafeMutableRawBufferPointer(buffer)
+            var writer = RecordWriter(batch, at: RecordBatchHeader.size)
+            for index in events.indices {
+                let delta = timestampDelta(index)
+                let body = Self.bodySize(events[index], offsetDelta: index, timestampDelta: delta)
+                writer.varint(UInt64(body))
+                let start = writer.position
+                writer.record(events[index], offsetDelta: index, timestampDelta: delta)
+                precondition(writer.position - start == body, "record size was measured wrong")
+            }
+            precondition(writer.position == total, "batch size was measured wrong")
+            // The header's fields from `attributes` on are inside the checksummed range: write them first.
+            header.write(to: batch)
+            let crc = CRC32C.checksum(
+                UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.checksummedRangeStart..<total]))
+            batch.writeBigEndian(crc, at: RecordBatchHeader.Offset.crc)
+            initialized = total
+        }
+    }
+
+    /// The size of a record after its length prefix; must agree byte for byte with ``RecordWriter/record``.
+    static func bodySize(_ event: CloudEvent, offsetDelta: Int, timestampDelta: Int64) -> Int {
+        var size = RecordLayout.varintSize(offsetDelta)
+        size += RecordLayout.varintSize(RecordLayout.zigzag(timestampDelta))
+        var count = 4 + event.extensions.count
+        // Context attributes: 0x00, ordinal, tag, then the length-prefixed text.
+        size += contextSize(event.specversion.utf8.count)
+        size += contextSize(event.id.utf8.count)
+        size += contextSize(event.source.text.utf8.count)
+        size += contextSize(event.type.utf8.count)
+        if let value = event.datacontenttype { size += contextSize(value.utf8.count); count += 1 }
+        if let value = event.dataschema { size += contextSize(value.text.utf8.count); count += 1 }
+        if let value = event.subject { size += contextSize(value.utf8.count); count += 1 }
+        if let value = event.time { size += contextSize(value.text.utf8.count); count += 1 }
+        for (name, value) in event.extensions {
+            let nameLength = name.utf8.count
+            size += RecordLayout.varintSize(nameLength + 1) + nameLength + 1 + valueSize(value)
+        }
+        size += RecordLayout.varintSize(count)
+        if let data = event.data {
+            size += 1 + RecordLayout.varintSize(data.count) + data.count
+        } else {
+            size += 1
+        }
+        return size
+    }
+
+    @inline(__always)
+    private static func contextSize(_ textLength: Int) -> Int {
+        3 + RecordLayout.varintSize(textLength) + textLength
+    }
+
+    private static func valueSize(_ value: AttributeValue) -> Int {
+        func text(_ length: Int) -> Int { RecordLayout.varintSize(length) + length }
+        switch value {
+        case .string(let string): return text(string.utf8.count)
+        case .integer(let integer): return RecordLayout.varintSize(RecordLayout.zigzag(integer))
+        case .boolean: return 1
+        case .binary(let bytes): return text(bytes.count)
+        case .uri(let uri): return text(uri.text.utf8.count)
+        case .uriReference(let reference): return text(reference.text.utf8.count)
+        case .timestamp(let timestamp): return text(timestamp.text.utf8.count)
+        }
+    }
+}
+
+extension RecordBatch {
+    /// Encodes `events`, all received at `receiveTime` (ms since the Unix epoch), as one unstamped batch.
+    public static func encode(
+        events: [CloudEvent], receiveTime: Int64,
+        producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1
+    ) -> [UInt8] {
+        RecordBatchEncoder(producerId: producerId, producerEpoch: producerEpoch, baseSequence: baseSequence)
+            .encode(events, receiveTime: receiveTime)
+    }
+}
+
+/// Writes record fields through a raw pointer whose room was measured beforehand.
+///
+/// It does not check bounds on each byte (that is the point); the encoder measures every record with
+/// ``RecordBatchEncoder/bodySize(_:offsetDelta:timestampDelta:)`` first and checks the totals after each record.
+struct RecordWriter {
+    private let base: UnsafeMutableRawPointer
+    private let end: Int
+    private(set) var position: Int
+
+    init(_ buffer: UnsafeMutableRawBufferPointer, at position: Int) {
+        base = buffer.baseAddress!
+        end = buffer.count
+        self.position = position
+    }
+
+    @inline(__always)
+    mutating func byte(_ value: UInt8) {
+        base.storeBytes(of: value, toByteOffset: position, as: UInt8.self)
+        position += 1
+    }
+
+    @inline(__always)
+    mutating func varint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        byte(UInt8(value))
+    }
+
+    @inline(__always)
+    mutating func bytes(_ source: UnsafeRawBufferPointer) {
+        guard let from = source.baseAddress, !source.isEmpty else { return }
+        precondition(position + source.count <= end, "record writer overrun")
+        (base + position).copyMemory(from: from, byteCount: source.count)
+        position += source.count
+    }
+
+    /// A length-prefixed byte string.
+    @inline(__always)
+    mutating func lengthPrefixed(_ source: [UInt8]) {
+        varint(UInt64(source.count))
+        source.withUnsafeBytes { bytes($0) }
+    }
+
+    /// A length-prefixed UTF-8 string; `lengthBias` is added to the length written (see ``RecordLayout``).
+    @inline(__always)
+    mutating func text(_ string: String, lengthBias: UInt64 = 0) {
+        let utf8 = string.utf8
+        varint(UInt64(utf8.count) + lengthBias)
+        let copied: Void? = utf8.withContiguousStorageIfAvailable { bytes(UnsafeRawBufferPointer($0)) }
+        if copied == nil {
+            // Bridged or otherwise non-contiguous strings: byte by byte.
+            precondition(position + utf8.count <= end, "record writer overrun")
+            for unit in utf8 { byte(unit) }
+        }
+    }
+
+    @inline(__always)
+    mutating func context(_ ordinal: UInt8, _ value: String) {
+        byte(0)
+        byte(ordinal)
+        byte(RecordLayout.Context.tag(ordinal))
+        text(value)
+    }
+
+    mutating func record(_ event: CloudEvent, offsetDelta: Int, timestampDelta: Int64) {
+        varint(UInt64(offsetDelta))
+        varint(RecordLayout.zigzag(timestampDelta))
+        var count = 4 + event.extensions.count
+        if event.datacontenttype != nil { count += 1 }
+        if event.dataschema != nil { count += 1 }
+        if event.subject != nil { count += 1 }
+        if event.time != nil { count += 1 }
+        varint(UInt64(count))
+
+        typealias Context = RecordLayout.Context
+        context(Context.specversion, event.specversion)
+        context(Context.id, event.id)
+        context(Context.source, event.source.text)
+        context(Context.type, event.type)
+        if let value = event.datacontenttype { context(Context.datacontenttype, value) }
+        if let value = event.dataschema { context(Context.dataschema, value.text) }
+        if let value = event.subject { context(Context.subject, value) }
+        if let value = event.time { context(Context.time, value.text) }
+
+        switch event.extensions.count {
+        case 0: break
+        case 1:
+            let (name, value) = event.extensions.first!
+            self.extension(name, value)
+        default:
+            // Sorted, so that equal events always produce equal bytes (dictionary order varies per process).
+            for (name, value) in event.extensions.sorted(by: { $0.key < $1.key }) { self.extension(name, value) }
+        }
+
+        if let data = event.data {
+            byte(RecordLayout.dataPresent)
+            lengthPrefixed(data)
+        } else {
+            byte(RecordLayout.dataAbsent)
+        }
+    }
+
+    private mutating func `extension`(_ name: String, _ value: AttributeValue) {
+        // Length + 1, so that 0 stays free to mark a context attribute even for an (invalid) empty name.
+        text(name, lengthBias: 1)
+        typealias Tag = RecordLayout.Tag
+        switch value {
+        case .string(let string):
+            byte(Tag.string)
+            text(string)
+        case .integer(let integer):
+            byte(Tag.integer)
+            varint(RecordLayout.zigzag(integer))
+        case .boolean(let boolean):
+            byte(Tag.boolean)
+            byte(boolean ? 1 : 0)
+        case .binary(let binary):
+            byte(Tag.binary)
+            lengthPrefixed(binary)
+        case .uri(let uri):
+            byte(Tag.uri)
+            text(uri.text)
+        case .uriReference(let reference):
+            byte(Tag.uriReference)
+            text(reference.text)
+        case .timestamp(let timestamp):
+            byte(Tag.timestamp)
+            text(timestamp.text)
+        }
+    }
+}
