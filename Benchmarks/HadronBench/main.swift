@@ -2,3 +2,4 @@
 /// `BENCH <name> ratio <value> vs <baseline>`, baselines measured in the same run.
 runCloudEventsBenchmarks()
 runRecordBatchBenchmarks()
+try await runSegmentLogBenchmarks()

@@ -1,3 +1,4 @@
+import HadronTestSupport
 import Testing
 
 @testable import HadronCore

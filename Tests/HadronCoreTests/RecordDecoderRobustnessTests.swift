@@ -1,4 +1,5 @@
 import CloudEvents
+import HadronTestSupport
 import Testing
 
 @testable import HadronCore

@@ -1,0 +1,40 @@
+import Synchronization
+
+/// What readers see of the log: the segments with their valid lengths, the offsets that bound the log, and the
+/// epoch cache. The writer thread publishes every change here after the bytes are written (and synced, when the
+/// policy asks), so a reader never sees a partial batch.
+struct LogState: Sendable {
+    /// Oldest first; the last one is the active segment. Never empty while open.
+    var segments: [SegmentEntry]
+    var logStartOffset: Int64
+    var epochs: LeaderEpochCache
+    var isClosed = false
+
+    var logEndOffset: Int64 { segments[segments.count - 1].nextOffset }
+
+    /// The index of the segment holding `offset`: the last whose base offset is at or below it.
+    func segmentIndex(containing offset: Int64) -> Int {
+        var low = 0
+        var high = segments.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if segments[middle].baseOffset <= offset { low = middle } else { high = middle - 1 }
+        }
+        return low
+    }
+}
+
+/// The lock-protected state plus a truncation generation shared by the log's API and its writer thread.
+///
+/// Reads `pread` outside the lock. Appends only add bytes past what was published, which a reader never looks at,
+/// but truncation rewrites published bytes: it bumps ``generation`` (inside the lock, before touching files), and
+/// a reader that sees the generation change across its `pread` discards what it read and tries again — a seqlock,
+/// so reads never wait for the writer.
+final class SharedLogState: Sendable {
+    let state: Mutex<LogState>
+    let generation = Atomic<UInt64>(0)
+
+    init(_ state: LogState) {
+        self.state = Mutex(state)
+    }
+}

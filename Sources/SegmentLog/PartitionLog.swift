@@ -1,0 +1,363 @@
+import Glibc
+import HadronCore
+public import Logging
+import Synchronization
+
+/// The durable log of one partition replica (DESIGN §7): segments of record batches, their indexes, the leader
+/// epoch cache and the checkpoints, in one directory.
+///
+/// Appends go to a dedicated writer thread that group-commits them (``LogWriter``); reads run on the caller's
+/// thread with `pread` against what the writer has published, so they never wait for an append or a sync and only
+/// ever see whole batches. Replication drives it through ``append(_:epoch:)`` (leader),
+/// ``appendAsFollower(_:)``, ``read(from:maxBytes:upTo:)``, ``truncate(to:)`` and ``endOffset(forEpoch:)``; the
+/// high watermark is the caller's, passed to reads as their bound.
+public final class PartitionLog: Sendable {
+    /// The marker a clean ``close()`` leaves; its absence at open means the active segment must be recovered.
+    public static let cleanShutdownFileName = LogLoader.cleanShutdownFileName
+
+    public let directory: String
+    public let configuration: LogConfiguration
+    private let shared: SharedLogState
+    private let queue: JobQueue<WriterJob>
+
+    private init(directory: String, configuration: LogConfiguration, shared: SharedLogState, queue: JobQueue<WriterJob>)
+    {
+        self.directory = directory
+        self.configuration = configuration
+        self.shared = shared
+        self.queue = queue
+    }
+
+    /// A log dropped without ``close()`` stops its writer thread and leaves no clean-shutdown marker, as a crash
+    /// would: the next open recovers the active segment.
+    deinit { queue.close() }
+
+    /// Opens (creating if needed) the log in `directory`, recovering it after a crash. Recovery runs on a thread
+    /// of its own, never on the cooperative pool.
+    public static func open(
+        directory: String, configuration: LogConfiguration = LogConfiguration(), logger: Logger
+    ) async throws -> PartitionLog {
+        let loaded: LogLoader.Loaded = try await withCheckedThrowingContinuation { continuation in
+            let thread = startThread {
+                continuation.resume(
+                    with: Result { () throws(LogError) in
+                        try LogLoader(configuration: configuration, logger: logger).load(path: directory)
+                    })
+            }
+            pthread_detach(thread)
+        }
+        let shared = SharedLogState(
+            LogState(segments: loaded.segments, logStartOffset: loaded.logStartOffset, epochs: loaded.epochs))
+        let writer = LogWriter(loaded: loaded, configuration: configuration, logger: logger, shared: shared)
+        let thread = startThread { writer.run() }
+        pthread_detach(thread)
+        return PartitionLog(directory: directory, configuration: configuration, shared: shared, queue: writer.queue)
+    }
+
+    // MARK: - State
+
+    /// One past the last offset in the log.
+    public var logEndOffset: Int64 { shared.state.withLock { $0.logEndOffset } }
+    /// The first offset the log still holds; reads below it fail with ``LogError/Code/offsetOutOfRange``.
+    public var logStartOffset: Int64 { shared.state.withLock { $0.logStartOffset } }
+    /// The newest leader epoch that wrote (or was assigned to) the log; nil for a log that never had one.
+    public var latestEpoch: Int32? { shared.state.withLock { $0.epochs.latestEpoch } }
+    /// Bytes in all segment files.
+    public var sizeInBytes: Int64 { shared.state.withLock { $0.segments.reduce(0) { $0 + $1.size } } }
+    /// Base offsets of the segments, oldest first; the last is the active segment.
+    public var segmentBaseOffsets: [Int64] { shared.state.withLock { $0.segments.map(\.baseOffset) } }
+
+    /// Kafka's OffsetsForLeaderEpoch for follower truncation (KIP-101/279): the largest epoch at or below
+    /// `epoch` and the start offset of the next larger epoch (the log end offset for the latest). Nil when the log
+    /// knows no epoch at or above the requested one's predecessor (empty cache, or `epoch` above the latest).
+    public func endOffset(forEpoch epoch: Int32) -> EpochEndOffset? {
+        shared.state.withLock { $0.epochs.endOffset(for: epoch, logEndOffset: $0.logEndOffset) }
+    }
+
+    // MARK: - Appends
+
+    /// Appends one producer batch as leader: validates it (header, length, CRC) before anything is written,
+    /// assigns offsets from the log end and stamps `epoch` in its header. Fails with
+    /// ``LogError/Code/staleEpoch`` when `epoch` is older than the log's latest (a deposed leader).
+    /// Completes when the batch is written (and synced, under ``LogDurability/always``).
+    public func append(_ batch: [UInt8], epoch: Int32) async throws -> AppendResult {
+        let header = try Self.validate(batch, exactlyOne: true)
+        let kind = PendingAppend.Kind.leader(
+            epoch: epoch, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp)
+        return try await submit(kind, bytes: batch)
+    }
+
+    /// Appends batches fetched from the leader as they are, keeping the leader's offsets and epochs: they must be
+    /// whole, valid, follow each other, and start at this log's end offset (``LogError/Code/nonContiguous``).
+    public func appendAsFollower(_ batches: [UInt8]) async throws -> AppendResult {
+        guard !batches.isEmpty else { throw LogError(.invalidBatch, "no batches to append") }
+        guard batches.count <= Int(Int32.max) else {
+            throw LogError(.invalidBatch, "\(batches.count) bytes in one follower append; at most \(Int32.max)")
+        }
+        var stamped: [StampedBatch] = []
+        var position = 0
+        while position < batches.count {
+            let header = try batches.withUnsafeBytes { raw in
+                Result { () throws(LogError) in
+                    try Self.validate(
+                        UnsafeRawBufferPointer(rebasing: raw[position...]), exactlyOne: false, at: position)
+                }
+            }.get()
+            if let previous = stamped.last {
+                guard header.baseOffset == previous.lastOffset + 1 else {
+                    throw LogError(
+                        .nonContiguous,
+                        "batch at byte \(position) starts at offset \(header.baseOffset), expected \(previous.lastOffset + 1)"
+                    )
+                }
+                guard header.partitionLeaderEpoch >= previous.epoch else {
+                    throw LogError(
+                        .invalidBatch,
+                        "batch at byte \(position) has epoch \(header.partitionLeaderEpoch), lower than the batch before it (\(previous.epoch))"
+                    )
+                }
+            }
+            stamped.append(
+                StampedBatch(
+                    byteOffset: position, size: header.totalSize, baseOffset: header.baseOffset,
+                    lastOffset: header.lastOffset, epoch: header.partitionLeaderEpoch, maxTimestamp: header.maxTimestamp
+                ))
+            position += header.totalSize
+        }
+        return try await submit(.follower(stamped), bytes: batches)
+    }
+
+    private func submit(_ kind: PendingAppend.Kind, bytes: [UInt8]) async throws -> AppendResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let append = PendingAppend(kind: kind, bytes: bytes, continuation: continuation)
+            if !queue.push(.append(append)) { continuation.resume(throwing: closedError) }
+        }
+    }
+
+    private static func validate(_ batch: [UInt8], exactlyOne: Bool) throws(LogError) -> RecordBatchHeader {
+        try batch.withUnsafeBytes { raw in
+            Result { () throws(LogError) in try validate(raw, exactlyOne: exactlyOne, at: 0) }
+        }.get()
+    }
+
+    private static func validate(_ bytes: UnsafeRawBufferPointer, exactlyOne: Bool, at position: Int) throws(LogError)
+        -> RecordBatchHeader
+    {
+        let header: RecordBatchHeader
+        do {
+            header = try RecordBatch.verify(bytes)
+        } catch {
+            throw LogError(.invalidBatch, "batch at byte \(position): \(error.description)", position: Int64(position))
+        }
+        if exactlyOne && header.totalSize != bytes.count {
+            throw LogError(
+                .invalidBatch,
+                "the batch header says \(header.totalSize) bytes but \(bytes.count) were given; append one batch at a time"
+            )
+        }
+        return header
+    }
+
+    // MARK: - Reads
+
+    /// Whole batches from the one holding `offset`, exactly as stored, up to about `maxBytes` (at least one batch
+    /// when one is readable, however large, so a reader always makes progress), stopping before the first batch
+    /// whose last offset reaches `bound` (the high watermark for consumers, the log end for followers).
+    ///
+    /// Reads from the caller's thread with `pread` (page-cache hits take microseconds; a caller that serves cold
+    /// data should read off the cooperative pool). Throws ``LogError/Code/offsetOutOfRange`` naming the first
+    /// available offset below the log start, or past the log end.
+    public func read(from offset: Int64, maxBytes: Int, upTo bound: Int64 = .max) throws -> ReadResult {
+        while true {
+            let snapshot = try snapshot(for: offset, bound: bound)
+            guard let entry = snapshot.entry else {
+                return ReadResult(
+                    bytes: [], nextOffset: offset, logStartOffset: snapshot.logStartOffset,
+                    logEndOffset: snapshot.logEndOffset)
+            }
+            let attempt = Result { () throws(LogError) in
+                try read(entry, from: offset, maxBytes: maxBytes, bound: bound)
+            }
+            let unchanged = shared.generation.load(ordering: .sequentiallyConsistent) == snapshot.generation
+            switch attempt {
+            case .success(let (bytes, next)):
+                if unchanged {
+                    return ReadResult(
+                        bytes: bytes, nextOffset: next, logStartOffset: snapshot.logStartOffset,
+                        logEndOffset: snapshot.logEndOffset)
+                }
+            case .failure(let error):
+                // Damage is real only if no truncation rewrote the bytes under this read.
+                if unchanged || error.code != .corruptBatch { throw error }
+            }
+        }
+    }
+
+    private struct ReadSnapshot {
+        var entry: SegmentEntry?
+        var logStartOffset: Int64
+        var logEndOffset: Int64
+        var generation: UInt64
+    }
+
+    private func snapshot(for offset: Int64, bound: Int64) throws(LogError) -> ReadSnapshot {
+        try shared.state.withLock { state throws(LogError) in
+            guard !state.isClosed else { throw closedError }
+            let end = state.logEndOffset
+            guard offset >= state.logStartOffset, offset <= end else {
+                throw LogError(
+                    .offsetOutOfRange,
+                    offset < state.logStartOffset
+                        ? "offset \(offset) is below the log start; the first available offset is \(state.logStartOffset)"
+                        : "offset \(offset) is past the log end offset \(end); the first available offset is \(state.logStartOffset)",
+                    firstAvailableOffset: state.logStartOffset)
+            }
+            let generation = shared.generation.load(ordering: .sequentiallyConsistent)
+            let entry = offset == end || offset >= bound ? nil : state.segments[state.segmentIndex(containing: offset)]
+            return ReadSnapshot(
+                entry: entry, logStartOffset: state.logStartOffset, logEndOffset: end, generation: generation)
+        }
+    }
+
+    private func read(_ entry: SegmentEntry, from offset: Int64, maxBytes: Int, bound: Int64) throws(LogError) -> (
+        [UInt8], Int64
+    ) {
+        let segment = entry.segment
+        let (start, found) = try segment.position(of: offset, entries: entry.offsetEntries, limit: entry.size)
+        guard let first = found, first.lastOffset < bound else { return ([], offset) }
+        let length = Int(min(entry.size - start, max(Int64(first.totalSize), Int64(maxBytes))))
+        var count = 0
+        var readError: LogError?
+        var bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            switch Result(catching: { () throws(LogError) in
+                try segment.log.read(into: UnsafeMutableRawBufferPointer(buffer), at: start)
+            }) {
+            case .success(let count): initialized = count
+            case .failure(let error):
+                readError = error
+                initialized = 0
+            }
+        }
+        if let readError { throw readError }
+        var next = offset
+        var expected = first.baseOffset
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(LogError) in
+                while count + RecordBatchHeader.size <= raw.count {
+                    let position = start + Int64(count)
+                    let header = try segment.parseHeader(
+                        UnsafeRawBufferPointer(rebasing: raw[count...]), at: position, limit: entry.size)
+                    guard header.baseOffset == expected else {
+                        throw segment.corrupt(at: position, "base offset \(header.baseOffset), expected \(expected)")
+                    }
+                    guard header.lastOffset < bound, count + header.totalSize <= raw.count else { break }
+                    count += header.totalSize
+                    expected = header.lastOffset + 1
+                    next = expected
+                }
+            }
+        }.get()
+        bytes.removeLast(bytes.count - count)
+        return (bytes, next)
+    }
+
+    /// The first batch whose max timestamp is at or after `timestamp` (ms), below `bound`; nil when there is none.
+    /// Uses the segments' max timestamps, then the time index, then a short scan.
+    public func offset(forTimestamp timestamp: Int64, upTo bound: Int64 = .max) throws -> TimestampOffset? {
+        while true {
+            let (candidates, generation) = try shared.state.withLock { state throws(LogError) in
+                guard !state.isClosed else { throw closedError }
+                return (
+                    state.segments.filter { $0.maxTimestamp >= timestamp && $0.baseOffset < bound },
+                    shared.generation.load(ordering: .sequentiallyConsistent)
+                )
+            }
+            let attempt = Result { () throws(LogError) -> TimestampOffset? in
+                var found: TimestampOffset?
+                search: for entry in candidates {
+                    let segment = entry.segment
+                    var position: Int64 = 0
+                    if let below = try segment.lastOffset(before: timestamp, entries: entry.timeEntries) {
+                        position = try segment.lookup(offset: below + 1, entries: entry.offsetEntries).position
+                    }
+                    while position < entry.size {
+                        let header = try segment.header(at: position, limit: entry.size)
+                        if header.lastOffset >= bound { break search }
+                        if header.maxTimestamp >= timestamp {
+                            found = TimestampOffset(offset: header.baseOffset, timestamp: header.maxTimestamp)
+                            break search
+                        }
+                        position += Int64(header.totalSize)
+                    }
+                }
+                return found
+            }
+            let unchanged = shared.generation.load(ordering: .sequentiallyConsistent) == generation
+            switch attempt {
+            case .success(let found):
+                if unchanged { return found }
+            case .failure(let error):
+                if unchanged || error.code != .corruptBatch { throw error }
+            }
+        }
+    }
+
+    // MARK: - Maintenance
+
+    /// Removes every batch whose last offset is at or after `offset` (whole batches only), as a follower does
+    /// before fetching from a new leader; returns the new log end offset (at or below `offset`). Below the log
+    /// start, empties the log and restarts it at `offset`.
+    @discardableResult
+    public func truncate(to offset: Int64) async throws -> Int64 {
+        guard offset >= 0 else { throw LogError(.invalidArgument, "cannot truncate to negative offset \(offset)") }
+        return try await withCheckedThrowingContinuation { continuation in
+            if !queue.push(.truncate(to: offset, continuation)) { continuation.resume(throwing: closedError) }
+        }
+    }
+
+    /// Deletes everything and restarts the log empty at `offset`, for a follower whose log lies wholly below the
+    /// leader's log start.
+    public func truncateFully(startingAt offset: Int64) async throws {
+        guard offset >= 0 else { throw LogError(.invalidArgument, "cannot start the log at negative offset \(offset)") }
+        try await withCheckedThrowingContinuation { continuation in
+            if !queue.push(.truncateFully(startingAt: offset, continuation)) {
+                continuation.resume(throwing: closedError)
+            }
+        }
+    }
+
+    /// Closes the active segment and starts a new one at the log end offset (no-op when the active one is empty).
+    public func roll() async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            if !queue.push(.roll(continuation)) { continuation.resume(throwing: closedError) }
+        }
+    }
+
+    /// Returns once every batch below `offset` is on stable storage, whatever the durability policy.
+    public func flush(upTo offset: Int64 = .max) async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            if !queue.push(.flush(upTo: offset, continuation)) { continuation.resume(throwing: closedError) }
+        }
+    }
+
+    /// Applies the configured retention at time `now` (ms since the Unix epoch): deletes whole closed segments
+    /// from the oldest while their max timestamp is older than `maxAge` or the log without them still holds
+    /// `maxBytes`. Never deletes the active segment.
+    @discardableResult
+    public func applyRetention(now: Int64? = nil) async throws -> RetentionResult {
+        let now = now ?? wallClockMilliseconds()
+        return try await withCheckedThrowingContinuation { continuation in
+            if !queue.push(.retention(now: now, continuation)) { continuation.resume(throwing: closedError) }
+        }
+    }
+
+    /// Completes queued work, syncs everything, writes the clean-shutdown marker and stops the writer thread.
+    /// Later calls fail with ``LogError/Code/closed``.
+    public func close() async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            if !queue.push(.close(continuation)) { continuation.resume(throwing: closedError) }
+        }
+    }
+
+    private var closedError: LogError { LogError(.closed, "the partition log at \(directory) is closed") }
+}
