@@ -6,6 +6,9 @@ struct Hadron: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hadron",
         abstract: "Hadron: CloudEvents-native event streaming.",
-        subcommands: [ValidateCommand.self, PartitionCommand.self]
+        subcommands: [
+            DevCommand.self, ControllerCommand.self, StorageCommand.self, GatewayCommand.self, PublishCommand.self, TailCommand.self,
+            OperatorCommand.self, ValidateCommand.self, PartitionCommand.self,
+        ]
     )
 }

@@ -1,0 +1,267 @@
+public import HTTPTypes
+public import Logging
+public import NIOCore
+import NIOHTTP2
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP2
+public import NIOPosix
+
+/// A request between Hadron's tiers (docs/internal-api.md).
+public struct InternalRequest: Sendable {
+    public var method: HTTPRequest.Method
+    public var path: String
+    public var headerFields: HTTPFields
+    public var body: ByteBuffer?
+
+    public init(method: HTTPRequest.Method, path: String, headerFields: HTTPFields = [:], body: ByteBuffer? = nil) {
+        self.method = method
+        self.path = path
+        self.headerFields = headerFields
+        self.body = body
+    }
+}
+
+/// A complete response: internal answers are bounded (a fetch is capped by `maxBytes`), so they are collected.
+public struct InternalResponse: Sendable {
+    public var status: HTTPResponse.Status
+    public var headerFields: HTTPFields
+    public var body: ByteBuffer
+
+    public init(status: HTTPResponse.Status, headerFields: HTTPFields, body: ByteBuffer) {
+        self.status = status
+        self.headerFields = headerFields
+        self.body = body
+    }
+}
+
+/// Why an internal request did not produce a response.
+public struct InternalClientError: Error, Sendable, CustomStringConvertible {
+    public let address: String
+    public let message: String
+    public var description: String { "\(address): \(message)" }
+}
+
+/// The HTTP/2 client the tiers talk to each other with: one persistent h2c connection per peer, every request its
+/// own stream, so concurrent appends, fetches and long polls to one leader share a socket without head-of-line
+/// blocking. A connection that fails is dropped and the next request reconnects.
+public final class InternalClient: Sendable {
+    private let pool: ConnectionPool
+    private let logger: Logger
+
+    public init(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+        self.pool = ConnectionPool(eventLoopGroup: eventLoopGroup, logger: logger)
+        self.logger = logger
+    }
+
+    /// Sends `request` to `address` (`HOST:PORT`) and waits for the whole response, at most `timeout`.
+    public func execute(
+        _ request: InternalRequest, to address: String, timeout: Duration = .seconds(30)
+    ) async throws -> InternalResponse {
+        let connection = try await pool.connection(to: address)
+        do {
+            return try await connection.execute(request, authority: address, timeout: timeout)
+        } catch {
+            // A stream failure can mean a dead connection: let the next request start a fresh one.
+            if !connection.channel.isActive { await pool.forget(connection, address: address) }
+            throw error
+        }
+    }
+
+    /// Sends `request` and returns the response head with its body as a stream of chunks, for responses that do not
+    /// end by themselves (the controller's topology watch). Cancelling the consuming task closes the stream.
+    public func stream(
+        _ request: InternalRequest, to address: String
+    ) async throws -> (head: HTTPResponse, body: AsyncThrowingStream<ByteBuffer, any Error>) {
+        let connection = try await pool.connection(to: address)
+        return try await connection.stream(request, authority: address)
+    }
+
+    /// Closes every connection.
+    public func shutdown() async {
+        await pool.closeAll()
+    }
+}
+
+/// One h2c connection and its stream multiplexer.
+final class MultiplexedConnection: Sendable {
+    let channel: any Channel
+    fileprivate let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
+
+    init(channel: any Channel, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>) {
+        self.channel = channel
+        self.multiplexer = multiplexer
+    }
+
+    func execute(_ request: InternalRequest, authority: String, timeout: Duration) async throws -> InternalResponse {
+        let stream = try await openStream()
+        // The deadline closes the stream, which ends the inbound iteration below with an error.
+        let deadline = stream.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            stream.channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        return try await withTaskCancellationHandler {
+            try await stream.executeThenClose { inbound, outbound in
+                var head = HTTPRequest(method: request.method, scheme: "http", authority: authority, path: request.path)
+                head.headerFields = request.headerFields
+                try await outbound.write(.head(head))
+                if let body = request.body, body.readableBytes > 0 { try await outbound.write(.body(body)) }
+                try await outbound.write(.end(nil))
+                var response: HTTPResponse?
+                var body = ByteBuffer()
+                for try await part in inbound {
+                    switch part {
+                    case .head(let received) where received.status.kind != .informational: response = received
+                    case .head: continue
+                    case .body(var chunk): body.writeBuffer(&chunk)
+                    case .end:
+                        guard let response else { break }
+                        return InternalResponse(status: response.status, headerFields: response.headerFields, body: body)
+                    }
+                }
+                throw InternalClientError(address: authority, message: "the stream ended before a complete response")
+            }
+        } onCancel: {
+            stream.channel.close(promise: nil)
+        }
+    }
+}
+
+extension MultiplexedConnection {
+    func stream(
+        _ request: InternalRequest, authority: String
+    ) async throws -> (head: HTTPResponse, body: AsyncThrowingStream<ByteBuffer, any Error>) {
+        let stream = try await openStream()
+        let (heads, headContinuation) = AsyncThrowingStream<HTTPResponse, any Error>.makeStream()
+        let (chunks, chunkContinuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        let pump = Task {
+            do {
+                try await stream.executeThenClose { inbound, outbound in
+                    var head = HTTPRequest(method: request.method, scheme: "http", authority: authority, path: request.path)
+                    head.headerFields = request.headerFields
+                    try await outbound.write(.head(head))
+                    if let body = request.body, body.readableBytes > 0 { try await outbound.write(.body(body)) }
+                    try await outbound.write(.end(nil))
+                    for try await part in inbound {
+                        switch part {
+                        case .head(let received) where received.status.kind != .informational:
+                            headContinuation.yield(received)
+                            headContinuation.finish()
+                        case .head: continue
+                        case .body(let chunk): chunkContinuation.yield(chunk)
+                        case .end: break
+                        }
+                    }
+                }
+                headContinuation.finish(throwing: InternalClientError(address: authority, message: "no response head"))
+                chunkContinuation.finish()
+            } catch {
+                headContinuation.finish(throwing: error)
+                chunkContinuation.finish(throwing: error)
+            }
+        }
+        chunkContinuation.onTermination = { _ in
+            pump.cancel()
+            stream.channel.close(promise: nil)
+        }
+        var iterator = heads.makeAsyncIterator()
+        guard let head = try await iterator.next() else {
+            throw InternalClientError(address: authority, message: "the stream ended before a response head")
+        }
+        return (head, chunks)
+    }
+
+    fileprivate func openStream() async throws -> NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart> {
+        try await multiplexer.openStream { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPClientCodec())
+                return try NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart>(wrappingChannelSynchronously: channel)
+            }
+        }
+    }
+}
+
+/// Connections by peer address; concurrent first requests to a peer share one connect.
+actor ConnectionPool {
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private var connections: [String: MultiplexedConnection] = [:]
+    private var connecting: [String: Task<MultiplexedConnection, any Error>] = [:]
+
+    init(eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    func connection(to address: String) async throws -> MultiplexedConnection {
+        if let connection = connections[address], connection.channel.isActive { return connection }
+        if let pending = connecting[address] { return try await pending.value }
+        let group = eventLoopGroup
+        let task = Task { try await Self.connect(to: address, group: group) }
+        connecting[address] = task
+        defer { connecting[address] = nil }
+        let connection = try await task.value
+        connections[address] = connection
+        connection.channel.closeFuture.whenComplete { [weak self] _ in
+            Task { await self?.forget(connection, address: address) }
+        }
+        return connection
+    }
+
+    func forget(_ connection: MultiplexedConnection, address: String) {
+        if connections[address] === connection { connections[address] = nil }
+    }
+
+    func closeAll() async {
+        let all = connections.values
+        connections.removeAll()
+        for connection in all { try? await connection.channel.close() }
+    }
+
+    private static func connect(to address: String, group: any EventLoopGroup) async throws -> MultiplexedConnection {
+        guard let target = ServerAddress(address) else {
+            throw InternalClientError(address: address, message: "not a HOST:PORT address")
+        }
+        do {
+            return try await ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connectTimeout(.seconds(5))
+                .connect(host: target.host, port: target.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
+                            mode: .client
+                        ) { stream in
+                            // Peers never open streams towards a client; refuse any that arrive.
+                            stream.close()
+                        }
+                        return MultiplexedConnection(channel: channel, multiplexer: multiplexer)
+                    }
+                }
+        } catch {
+            throw InternalClientError(address: address, message: "cannot connect: \(error)")
+        }
+    }
+}
+
+/// `HOST:PORT`, with IPv6 hosts in brackets.
+public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import HadronOperator
+import KubeAPI
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// `hadron operator`: the Kubernetes control plane. For now it elects a leader on the
+/// `hadron-operator` Lease and serves `/healthz` and `/metrics`; the reconcilers run as leader work
+/// once they exist.
+struct OperatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operator",
+        abstract: "Run the Kubernetes operator (in-cluster config or $KUBECONFIG).")
+
+    @Option(help: "Address of /healthz and /metrics (HADRON_LISTEN).")
+    var listen: String?
+
+    @Option(help: "Kubeconfig file; default: in-cluster, else $KUBECONFIG, else ~/.kube/config (HADRON_KUBECONFIG).")
+    var kubeconfig: String?
+
+    @Option(help: "Name of the leader-election Lease (HADRON_LEASE_NAME).")
+    var leaseName: String?
+
+    @Option(help: "Namespace of the Lease; default $NAMESPACE, else the pod's or the context's (HADRON_NAMESPACE).")
+    var namespace: String?
+
+    @Option(help: "This replica's identity; default $POD_NAME, else the host name (HADRON_IDENTITY).")
+    var identity: String?
+
+    @Option(help: "Seconds a lease is valid without renewal (HADRON_LEASE_DURATION).")
+    var leaseDuration: Double?
+
+    @Option(help: "Seconds a leader may fail to renew before it stops leading (HADRON_RENEW_DEADLINE).")
+    var renewDeadline: Double?
+
+    @Option(help: "Seconds between election attempts (HADRON_RETRY_PERIOD).")
+    var retryPeriod: Double?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        func setting(_ flag: String?, _ name: String) -> String? {
+            flag ?? HadronEnvironment.value(forFlag: name)
+        }
+        func seconds(_ flag: Double?, _ name: String, default value: Double) throws -> Duration {
+            guard let text = flag.map({ String($0) }) ?? HadronEnvironment.value(forFlag: name) else {
+                return .seconds(value)
+            }
+            guard let parsed = Double(text), parsed > 0 else {
+                throw ValidationError("--\(name) must be a positive number of seconds")
+            }
+            return .seconds(parsed)
+        }
+
+        let logger = CommandLogging.logger(label: "hadron.operator")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let (host, port) = try Self.parseAddress(setting(listen, "listen") ?? "0.0.0.0:8081")
+        let configuration: KubeConfiguration
+        if let path = setting(kubeconfig, "kubeconfig") {
+            configuration = try Kubeconfig.load(paths: [path]).configuration()
+        } else {
+            configuration = try KubeConfiguration.load(environment: environment)
+        }
+        let election = LeaderElectionConfiguration(
+            leaseName: setting(leaseName, "lease-name") ?? "hadron-operator",
+            namespace: setting(namespace, "namespace")
+                ?? OperatorSettings.namespace(environment: environment, configuration: configuration),
+            identity: setting(identity, "identity")
+                ?? OperatorSettings.identity(
+                    environment: environment, hostName: ProcessInfo.processInfo.hostName,
+                    processID: ProcessInfo.processInfo.processIdentifier),
+            leaseDuration: try seconds(leaseDuration, "lease-duration", default: 15),
+            renewDeadline: try seconds(renewDeadline, "renew-deadline", default: 10),
+            retryPeriod: try seconds(retryPeriod, "retry-period", default: 2))
+        do {
+            try election.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        logger.info(
+            "Starting the operator",
+            metadata: [
+                "kube.server": "\(configuration.server)", "lease": "\(election.namespace)/\(election.leaseName)",
+                "identity": "\(election.identity)",
+            ])
+
+        let runtime = OperatorRuntime(
+            settings: OperatorSettings(host: host, port: port, election: election),
+            client: KubeClient(configuration: configuration, logger: logger),
+            registry: registry,
+            logger: logger)
+        let (group, _) = try runtime.makeServiceGroup { host, port in
+            CommandLogging.announce("hadron operator listening on http://\(host):\(port)")
+        }
+        try await group.run()
+    }
+
+    static func parseAddress(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw ValidationError("--listen must be HOST:PORT, got \(text)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}

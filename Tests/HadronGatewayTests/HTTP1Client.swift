@@ -1,0 +1,104 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A response as the test client read it.
+struct TestResponse: Sendable {
+    var status: Int
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A minimal HTTP/1.1 client over NIO: one keep-alive connection, one request at a time, exact bytes. The gateway's
+/// HTTP/1.1 path is what most webhook senders use, so tests speak it for real rather than through a framework.
+final class HTTP1Connection {
+    private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+
+    private init(
+        inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+    ) {
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+
+    /// Opens a connection to 127.0.0.1:`port`, runs `body` with it, closes it.
+    static func with<Result: Sendable>(
+        port: Int, _ body: (HTTP1Connection) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await body(HTTP1Connection(inbound: inbound.makeAsyncIterator(), outbound: outbound))
+        }
+    }
+
+    /// One request on a fresh connection.
+    static func request(
+        port: Int, _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []
+    ) async throws -> TestResponse {
+        try await with(port: port) { try await $0.request(method, path, headers: headers, body: body) }
+    }
+
+    func request(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []
+    ) async throws -> TestResponse {
+        try await send(method, path, headers: headers, body: body)
+        var response = try await readHead()
+        while let chunk = try await readChunk() { response.body += chunk }
+        return response
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: "127.0.0.1")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        if !body.isEmpty || method == .POST || method == .PUT {
+            head.headers.add(name: "Content-Length", value: String(body.count))
+        }
+        try await outbound.write(.head(head))
+        if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        try await outbound.write(.end(nil))
+    }
+
+    /// The status and headers of the next response.
+    func readHead() async throws -> TestResponse {
+        while let part = try await inbound.next() {
+            if case .head(let head) = part, head.status.code >= 200 {
+                return TestResponse(
+                    status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: [])
+            }
+        }
+        throw TestFailure("the connection closed before a response head")
+    }
+
+    /// The next piece of the body, nil at its end.
+    func readChunk() async throws -> [UInt8]? {
+        while let part = try await inbound.next() {
+            switch part {
+            case .body(let buffer): return Array(buffer.readableBytesView)
+            case .end: return nil
+            case .head: continue
+            }
+        }
+        throw TestFailure("the connection closed inside a response body")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,189 @@
+import CloudEvents
+import Foundation
+import HadronCore
+import Testing
+
+@Suite("Publishing")
+struct PublishTests {
+    @Test("binary mode over HTTP/1.1: 202 on the key's partition, read back with identical attributes and data")
+    func binaryMode() async throws {
+        try await GatewayHarness.with { harness in
+            let data = Array("{\"amount\": 12.5, \"items\": [1,2]}".utf8)
+            let response = try await harness.http1(
+                .post, "/v1/streams/events",
+                headers: binaryHeaders(id: "b-1", key: "order-7") + [("ce-note", "a b%20c")],
+                body: data)
+            #expect(response.status == 202, "\(response.text)")
+            #expect(response.header("content-type") == "application/json")
+            let expected = Partitioner.partition(forKey: "order-7", partitions: 3)
+            let positions = try acceptedPositions(response)
+            #expect(positions.map(\.partition) == [expected])
+            #expect(positions.map(\.offset) == [0])
+
+            let events = try await harness.read(partition: expected)
+            let event = try #require(events.first)
+            #expect(events.count == 1)
+            #expect(event.id == "b-1")
+            #expect(event.source.text == "/tests")
+            #expect(event.type == "com.example.test")
+            #expect(event.datacontenttype == "application/json")
+            #expect(event.data == data)
+            #expect(event.extensions["partitionkey"] == .string("order-7"))
+            #expect(event.extensions["note"] == .string("a b c"))
+            #expect(event.extensions["hadronpartition"] == .integer(Int32(expected)))
+            #expect(event.extensions["hadronoffset"] == .string("0"))
+        }
+    }
+
+    @Test("structured mode keeps extension types and text data")
+    func structuredMode() async throws {
+        try await GatewayHarness.with { harness in
+            let body = """
+                {"specversion":"1.0","id":"s-1","source":"urn:test","type":"t","partitionkey":42,"count":7,
+                 "flag":true,"datacontenttype":"text/plain","data":"héllo\\nworld","time":"2024-05-01T10:00:00Z"}
+                """
+            let response = try await harness.http1(
+                .post, "/v1/streams/events", headers: [("Content-Type", "application/cloudevents+json")],
+                body: Array(body.utf8))
+            #expect(response.status == 202, "\(response.text)")
+            let partition = Partitioner.partition(forKey: "42", partitions: 3)
+            #expect(try acceptedPositions(response).map(\.partition) == [partition])
+            let event = try #require(try await harness.read(partition: partition).first)
+            #expect(event.extensions["count"] == .integer(7))
+            #expect(event.extensions["flag"] == .boolean(true))
+            #expect(event.extensions["partitionkey"] == .integer(42))
+            #expect(event.data == Array("héllo\nworld".utf8))
+            #expect(event.time?.text == "2024-05-01T10:00:00Z")
+        }
+    }
+
+    @Test("batched mode: partitions by murmur2 of each key, offsets in request order, one batch per partition")
+    func batchedMode() async throws {
+        try await GatewayHarness.with { harness in
+            let keys = ["a", "b", "c", "a", "d", "e", "b"]
+            let events = keys.enumerated().map { index, key in
+                "{\"specversion\":\"1.0\",\"id\":\"e\(index)\",\"source\":\"/s\",\"type\":\"t\",\"partitionkey\":\"\(key)\",\"data\":\(index)}"
+            }
+            let response = try await harness.h2c(
+                .post, "/v1/streams/events", headers: [("content-type", "application/cloudevents-batch+json")],
+                body: Array("[\(events.joined(separator: ","))]".utf8))
+            #expect(response.status == 202, "\(response.text)")
+            let positions = try acceptedPositions(response)
+            #expect(positions.map(\.partition) == keys.map { Partitioner.partition(forKey: $0, partitions: 3) })
+            var next: [Int: Int64] = [:]
+            for position in positions {
+                #expect(position.offset == next[position.partition, default: 0])
+                next[position.partition, default: 0] += 1
+            }
+            for (partition, count) in next {
+                #expect(await harness.storage.state.batchCount(stream: "events", partition: partition) == 1)
+                let read = try await harness.read(partition: partition)
+                #expect(read.count == Int(count))
+                let expectedIDs = positions.indices.filter { positions[$0].partition == partition }.map { "e\($0)" }
+                #expect(read.map(\.id) == expectedIDs)
+                #expect(read.map { $0.extensions["hadronoffset"] } == (0..<count).map { .string(String($0)) })
+            }
+        }
+    }
+
+    @Test("keyless events of one request stick to one partition; an empty batch is accepted")
+    func keylessAndEmpty() async throws {
+        try await GatewayHarness.with { harness in
+            let batch =
+                "["
+                + (0..<5).map { "{\"specversion\":\"1.0\",\"id\":\"k\($0)\",\"source\":\"/s\",\"type\":\"t\"}" }
+                .joined(separator: ",") + "]"
+            let response = try await harness.http1(
+                .post, "/v1/streams/events", headers: [("Content-Type", "application/cloudevents-batch+json")],
+                body: Array(batch.utf8))
+            #expect(response.status == 202, "\(response.text)")
+            let positions = try acceptedPositions(response)
+            #expect(Set(positions.map(\.partition)).count == 1)
+            #expect(positions.map(\.offset) == [0, 1, 2, 3, 4])
+
+            let empty = try await harness.http1(
+                .post, "/v1/streams/events", headers: [("Content-Type", "application/cloudevents-batch+json")],
+                body: Array("[]".utf8))
+            #expect(empty.status == 202)
+            #expect(empty.text == "{\"events\":[]}")
+        }
+    }
+
+    @Test("many concurrent publishes to one partition share record batches")
+    func coalescing() async throws {
+        try await GatewayHarness.with { harness in
+            // A slow append (like a flush) keeps one batch in flight while the other requests queue behind it.
+            await harness.storage.state.set(appendDelay: .milliseconds(100))
+            let requests = 40
+            let offsets = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for index in 0..<requests {
+                    group.addTask {
+                        let response = try await harness.h2c(
+                            .post, "/v1/streams/events", headers: binaryHeaders(id: "c\(index)", key: "same-key"),
+                            body: Array("\(index)".utf8))
+                        #expect(response.status == 202, "\(response.text)")
+                        return try acceptedPositions(response).first?.offset ?? -1
+                    }
+                }
+                var offsets: [Int64] = []
+                for try await offset in group { offsets.append(offset) }
+                return offsets
+            }
+            #expect(offsets.sorted() == (0..<Int64(requests)).map { $0 })
+            let partition = Partitioner.partition(forKey: "same-key", partitions: 3)
+            let batches = await harness.storage.state.batchCount(stream: "events", partition: partition)
+            #expect(batches < requests)
+            #expect(await harness.storage.state.appendRequests == batches)
+            // Every request's event sits at the offset it was told.
+            let stored = try await harness.storage.state.events(stream: "events", partition: partition)
+            #expect(stored.map(\.offset) == (0..<Int64(requests)).map { $0 })
+        }
+    }
+
+    @Test("a batch with one invalid event is refused whole: 400 naming the index, nothing stored")
+    func batchAtomicity() async throws {
+        try await GatewayHarness.with { harness in
+            let batch = """
+                [{"specversion":"1.0","id":"ok","source":"/s","type":"t"},
+                 {"specversion":"1.0","id":"bad","source":"/s"}]
+                """
+            let response = try await harness.http1(
+                .post, "/v1/streams/events", headers: [("Content-Type", "application/cloudevents-batch+json")],
+                body: Array(batch.utf8))
+            #expect(response.status == 400)
+            let detail = try problem(response)["detail"] as? String ?? ""
+            #expect(detail.contains("event 1"), "\(detail)")
+            #expect(detail.contains("type"), "\(detail)")
+            #expect(await harness.storage.state.appendRequests == 0)
+            #expect(await harness.storage.state.storedBatches == 0)
+        }
+    }
+
+    @Test("a leader change during a publish: the gateway follows the new epoch and the publish succeeds")
+    func leaderChange() async throws {
+        try await GatewayHarness.with { harness in
+            await harness.storage.state.set(epoch: 2)  // the double moved on; the gateway still knows epoch 1
+            async let response = harness.http1(.post, "/v1/streams/events", headers: binaryHeaders(id: "f1", key: "k"))
+            try await eventually("the stale append was fenced") { await harness.storage.state.appendRequests >= 1 }
+            harness.feed.publish(harness.topology(epoch: 2, version: 2))
+            let answer = try await response
+            #expect(answer.status == 202, "\(answer.text)")
+            #expect(await harness.storage.state.storedBatches == 1)
+        }
+    }
+
+    @Test("a partition without a leader: 503 with Retry-After once the retry window closes")
+    func noLeader() async throws {
+        try await GatewayHarness.with(configure: { $0.writeRetryWindow = .milliseconds(300) }) { harness in
+            harness.feed.publish(harness.topology(epoch: 1, leader: false, version: 2))
+            try await eventually("the gateway saw the leader go") { !harness.gateway.isReady }
+            let response = try await harness.http1(.post, "/v1/streams/events", headers: binaryHeaders(id: "n1"))
+            #expect(response.status == 503)
+            #expect(response.header("retry-after") != nil)
+            let detail = try problem(response)["detail"] as? String ?? ""
+            #expect(detail.contains("no leader"), "\(detail)")
+            let ready = try await harness.http1(.get, "/readyz")
+            #expect(ready.status == 503)
+        }
+    }
+}

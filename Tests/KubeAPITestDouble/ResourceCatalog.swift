@@ -1,0 +1,60 @@
+import KubeAPI
+
+/// What the double knows of each resource, with the per-kind rules of the real API server's
+/// registry strategies that Hadron's requests run into.
+struct ResourceRule: Sendable {
+    var descriptor: ResourceDescriptor
+    /// Has a `/status` subresource: the main resource ignores `status`, `/status` ignores the rest.
+    var hasStatus: Bool
+    /// A PUT without `metadata.resourceVersion` is allowed (false for Leases and custom resources).
+    var allowsUnconditionalUpdate: Bool
+    /// Custom resources keep `apiVersion`/`kind` on list items; built-in kinds do not.
+    var isCustom: Bool
+    /// `metadata.generation` is maintained (bumped when anything but metadata and status changes).
+    var tracksGeneration: Bool
+}
+
+enum ResourceCatalog {
+    static let rules: [ResourceRule] = {
+        func builtIn(_ descriptor: ResourceDescriptor, status: Bool = false, generation: Bool = false) -> ResourceRule {
+            ResourceRule(
+                descriptor: descriptor, hasStatus: status, allowsUnconditionalUpdate: true, isCustom: false,
+                tracksGeneration: generation)
+        }
+        func custom(_ descriptor: ResourceDescriptor) -> ResourceRule {
+            ResourceRule(
+                descriptor: descriptor, hasStatus: true, allowsUnconditionalUpdate: false, isCustom: true,
+                tracksGeneration: true)
+        }
+        var lease = builtIn(Lease.descriptor)
+        lease.allowsUnconditionalUpdate = false
+        return [
+            lease,
+            builtIn(Pod.descriptor, status: true),
+            builtIn(KubeService.descriptor, status: true),
+            builtIn(StatefulSet.descriptor, status: true, generation: true),
+            builtIn(Deployment.descriptor, status: true, generation: true),
+            builtIn(Secret.descriptor),
+            builtIn(ConfigMap.descriptor),
+            builtIn(PodDisruptionBudget.descriptor, status: true, generation: true),
+            builtIn(ServiceAccount.descriptor),
+            builtIn(Role.descriptor),
+            builtIn(RoleBinding.descriptor),
+            builtIn(ValidatingWebhookConfiguration.descriptor, generation: true),
+            builtIn(CustomResourceDefinition.descriptor, status: true, generation: true),
+            custom(HadronCluster.descriptor),
+            custom(HadronStream.descriptor),
+            custom(HadronSubscription.descriptor),
+            custom(HadronExchange.descriptor),
+            custom(HadronEndpoint.descriptor),
+            custom(HadronPipeline.descriptor),
+            custom(HadronAuthGrant.descriptor),
+        ]
+    }()
+
+    static func rule(group: String, version: String, plural: String) -> ResourceRule? {
+        rules.first {
+            $0.descriptor.group == group && $0.descriptor.version == version && $0.descriptor.plural == plural
+        }
+    }
+}

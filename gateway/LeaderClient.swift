@@ -1,0 +1,128 @@
+import HadronHTTP
+import HTTPTypes
+import Logging
+import NIOCore
+
+/// Talks to the leader of a partition (docs/internal-api.md, storage node) and rides out leadership changes.
+///
+/// Every request carries the epoch the gateway knows. When a node says it is not the leader (421), that the epoch
+/// is stale (409 with a newer `epoch`), or cannot be reached, the topology is behind the cluster: the client waits
+/// for the next topology (or a short backoff) and tries the new leader, until the request's retry window closes.
+/// Then the caller gets 503 with `Retry-After`, which is what a client should see while a partition has no leader.
+struct LeaderClient: Sendable {
+    let client: InternalClient
+    let view: TopologyView
+    let requestTimeout: Duration
+    let logger: Logger
+
+    /// What the retry loop treats as transient, beyond the leadership failures it always retries.
+    struct RetryPolicy: Sendable {
+        /// How long to keep trying.
+        var window: Duration
+        /// Whether a 503 from the leader (too few in-sync replicas) is retried too: yes for writes.
+        var retriesUnavailable: Bool
+        /// Whether every 409 is a fencing answer. Group acknowledgements use 409 for a stale delivery too; there
+        /// only a 409 naming a newer `epoch` is fencing.
+        var conflictIsFencing: Bool
+        /// "take writes", "serve reads": completes the 503 detail.
+        var purpose: String
+    }
+
+    /// Sends `method` to `…/partitions/{partition}{suffix}` on the partition's leader and returns its answer, except
+    /// for the leadership and availability failures that `policy` retries.
+    ///
+    /// - Parameter extraTimeout: added to the request time limit (a long poll's `wait`).
+    func send(
+        _ method: HTTPRequest.Method, stream: String, partition: Int, suffix: String, body: ByteBuffer? = nil,
+        contentType: String? = nil, extraTimeout: Duration = .zero, policy: RetryPolicy
+    ) async throws(ProblemDetails) -> InternalResponse {
+        let clock = ContinuousClock()
+        let deadline = clock.now + policy.window
+        var backoff = Duration.milliseconds(20)
+        var reason = "no topology yet"
+        var retryAfter = "1"
+        while true {
+            let generation: UInt64
+            if let snapshot = view.snapshot {
+                generation = snapshot.generation
+                guard let streamRoute = snapshot.streams[stream] else {
+                    throw ProblemDetails(.notFound, "stream \(stream) does not exist")
+                }
+                guard let route = streamRoute.partition(partition) else {
+                    throw ProblemDetails(
+                        .notFound,
+                        "stream \(stream) has no partition \(partition) (it has \(streamRoute.partitionCount))")
+                }
+                if let address = route.address {
+                    var fields = HTTPFields()
+                    fields[Self.epochField] = String(route.epoch)
+                    if let contentType { fields[.contentType] = contentType }
+                    let request = InternalRequest(
+                        method: method, path: "/internal/v1/streams/\(stream)/partitions/\(partition)\(suffix)",
+                        headerFields: fields, body: body)
+                    do {
+                        let response = try await client.execute(
+                            request, to: address, timeout: requestTimeout + extraTimeout)
+                        switch response.status.code {
+                        case 421:
+                            reason = "node \(route.leader ?? address) is no longer its leader"
+                        case 409 where policy.conflictIsFencing || isNewerEpoch(response, than: route.epoch):
+                            reason = "the leader epoch \(route.epoch) is stale"
+                        case 503 where policy.retriesUnavailable:
+                            reason = ProblemDetails.detail(in: response.body) ?? "the leader cannot take writes now"
+                            retryAfter = response.headerFields[.retryAfter] ?? retryAfter
+                        default:
+                            return response
+                        }
+                    } catch {
+                        if Task.isCancelled {
+                            throw ProblemDetails(.serviceUnavailable, "the request was cancelled")
+                        }
+                        reason = "its leader \(route.leader ?? address) at \(address) cannot be reached"
+                        logger.debug(
+                            "Leader request failed",
+                            metadata: [
+                                "stream": "\(stream)", "partition.id": "\(partition)", "address": "\(address)",
+                                "error": "\(error)",
+                            ])
+                    }
+                } else {
+                    reason = route.leader == nil ? "it has no leader" : "its leader \(route.leader!) has no address"
+                }
+            } else {
+                generation = 0
+            }
+            let remaining = clock.now.duration(to: deadline)
+            guard remaining > .zero, !Task.isCancelled else {
+                throw ProblemDetails(
+                    .serviceUnavailable,
+                    "partition \(partition) of stream \(stream) cannot \(policy.purpose): \(reason)",
+                    headers: [.retryAfter: retryAfter])
+            }
+            // A new topology usually names the new leader: retry as soon as one arrives, or after the backoff.
+            await view.waitForChange(after: generation, timeout: min(backoff, remaining))
+            backoff = min(backoff * 2, .milliseconds(500))
+        }
+    }
+
+    private func isNewerEpoch(_ response: InternalResponse, than epoch: Int32) -> Bool {
+        guard let theirs = ProblemDetails.member("epoch", in: response.body)?.integer else { return false }
+        return theirs > Int64(epoch)
+    }
+
+    static let epochField = HTTPField.Name("hadron-epoch")!
+}
+
+extension LeaderClient.RetryPolicy {
+    static func writes(window: Duration) -> Self {
+        .init(window: window, retriesUnavailable: true, conflictIsFencing: true, purpose: "take writes")
+    }
+
+    static func reads(window: Duration) -> Self {
+        .init(window: window, retriesUnavailable: false, conflictIsFencing: true, purpose: "serve reads")
+    }
+
+    static func acknowledgements(window: Duration) -> Self {
+        .init(window: window, retriesUnavailable: false, conflictIsFencing: false, purpose: "serve its consumer groups")
+    }
+}

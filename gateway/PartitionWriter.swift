@@ -1,0 +1,182 @@
+import CloudEvents
+import HadronCore
+import HadronHTTP
+import HTTPTypes
+import NIOCore
+
+/// What became of one submission: the offset of its first event, or why nothing of it was stored.
+enum AppendOutcome: Sendable {
+    case stored(baseOffset: Int64)
+    case failed(ProblemDetails)
+}
+
+/// Writes one partition's events, coalescing concurrent submissions into one record batch per leader round trip.
+///
+/// Requests for a partition arrive from many connections at once. Each one sending its own batch would cost storage
+/// one append (and, under `fsync: always`, one flush) per request; instead submissions queue here while a batch is
+/// in flight, and the next batch takes everything queued, up to the size bounds. A submission is never split, so
+/// its events are contiguous in one batch and its offsets are the batch's base offset plus their index: each
+/// partition's share of a request is stored atomically (DESIGN.md §3).
+///
+/// One batch in flight per partition keeps batches in submission order, which lets the idempotent-producer sequence
+/// in the header grow without gaps and lets a new leader recognise a batch the gateway retries after failover.
+/// The actor only manages the queue; encoding and the network wait happen off it.
+actor PartitionWriter {
+    struct Settings: Sendable {
+        var linger: Duration
+        var maxBatchBytes: Int
+        var maxBatchEvents: Int
+        var retryWindow: Duration
+    }
+
+    private struct Submission {
+        var events: [CloudEvent]
+        var receiveTime: Int64
+        var bytes: Int
+        var continuation: CheckedContinuation<AppendOutcome, Never>
+    }
+
+    /// The header fields that let storage deduplicate a retried batch (Kafka's idempotent producer).
+    private struct ProducerState {
+        var id: Int64
+        var epoch: Int16 = 0
+        var nextSequence: Int32 = 0
+    }
+
+    let stream: String
+    let partition: Int
+    private let settings: Settings
+    private let leaders: LeaderClient
+    private let metrics: GatewayMetrics
+    private var queue: [Submission] = []
+    private var queuedEvents = 0
+    private var queuedBytes = 0
+    private var sending = false
+    private var producer: ProducerState
+
+    init(
+        stream: String, partition: Int, producerId: Int64, settings: Settings, leaders: LeaderClient,
+        metrics: GatewayMetrics
+    ) {
+        self.stream = stream
+        self.partition = partition
+        self.settings = settings
+        self.leaders = leaders
+        self.metrics = metrics
+        self.producer = ProducerState(id: producerId)
+    }
+
+    /// Stores `events` (all received at `receiveTime`, ms since the Unix epoch) contiguously in one batch.
+    /// - Parameter bytes: their size by the gateway's event-size measure, for the batch bound.
+    func append(_ events: [CloudEvent], receiveTime: Int64, bytes: Int) async -> AppendOutcome {
+        await withCheckedContinuation { continuation in
+            queue.append(Submission(events: events, receiveTime: receiveTime, bytes: bytes, continuation: continuation))
+            queuedEvents += events.count
+            queuedBytes += bytes
+            if !sending {
+                sending = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    /// Sends batches until the queue is empty; at most one runs per writer.
+    private func drain() async {
+        if settings.linger > .zero, queuedEvents < settings.maxBatchEvents, queuedBytes < settings.maxBatchBytes {
+            try? await Task.sleep(for: settings.linger)
+        }
+        while !queue.isEmpty {
+            let batch = takeBatch()
+            var events: [CloudEvent] = []
+            var receiveTimes: [Int64] = []
+            events.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
+            receiveTimes.reserveCapacity(events.capacity)
+            for submission in batch {
+                events.append(contentsOf: submission.events)
+                receiveTimes.append(contentsOf: repeatElement(submission.receiveTime, count: submission.events.count))
+            }
+            let identity = producer
+            producer.nextSequence = Self.sequence(after: producer.nextSequence, adding: events.count)
+            let outcome = await Self.send(
+                events, receiveTimes: receiveTimes, producer: identity, stream: stream, partition: partition,
+                leaders: leaders, retryWindow: settings.retryWindow)
+            switch outcome {
+            case .stored(let baseOffset):
+                metrics.recordBatch(stream: stream, partition: partition, endOffset: baseOffset + Int64(events.count))
+                var offset = baseOffset
+                for submission in batch {
+                    submission.continuation.resume(returning: .stored(baseOffset: offset))
+                    offset += Int64(submission.events.count)
+                }
+            case .failed:
+                // The batch may or may not have been stored: start a new producer epoch, so the sequence of the next
+                // batch is not judged against one storage may never have seen.
+                producer.epoch &+= 1
+                producer.nextSequence = 0
+                for submission in batch { submission.continuation.resume(returning: outcome) }
+            }
+        }
+        sending = false
+    }
+
+    /// Removes the next batch's submissions from the queue: at least one, then as many as fit the bounds.
+    private func takeBatch() -> ArraySlice<Submission> {
+        var count = 0
+        var events = 0
+        var bytes = 0
+        for submission in queue {
+            if count > 0,
+                events + submission.events.count > settings.maxBatchEvents
+                    || bytes + submission.bytes > settings.maxBatchBytes
+            {
+                break
+            }
+            count += 1
+            events += submission.events.count
+            bytes += submission.bytes
+        }
+        let batch = queue[..<count]
+        queue.removeFirst(count)
+        queuedEvents -= events
+        queuedBytes -= bytes
+        return batch
+    }
+
+    /// Encodes the batch once and appends it on the leader, retrying leadership changes within the window.
+    private static func send(
+        _ events: [CloudEvent], receiveTimes: [Int64], producer: ProducerState, stream: String, partition: Int,
+        leaders: LeaderClient, retryWindow: Duration
+    ) async -> AppendOutcome {
+        let encoder = RecordBatchEncoder(
+            producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.nextSequence)
+        let batch = ByteBuffer(bytes: encoder.encode(events, receiveTimes: receiveTimes))
+        do {
+            let response = try await leaders.send(
+                .post, stream: stream, partition: partition, suffix: "/records", body: batch,
+                contentType: "application/vnd.hadron.record-batch", policy: .writes(window: retryWindow))
+            guard response.status == .ok else {
+                let detail = ProblemDetails.detail(in: response.body) ?? "status \(response.status.code)"
+                let message = "the leader of partition \(partition) refused the batch: \(detail)"
+                // A 5xx is storage trouble worth a retry; a 4xx means the gateway built a bad batch.
+                return .failed(
+                    response.status.kind == .serverError
+                        ? ProblemDetails(.serviceUnavailable, message, headers: [.retryAfter: "1"])
+                        : ProblemDetails(.internalServerError, message))
+            }
+            guard let baseOffset = JSONScan.integer("baseOffset", in: response.body) else {
+                return .failed(
+                    ProblemDetails(
+                        .internalServerError, "the leader of partition \(partition) answered without a baseOffset"))
+            }
+            return .stored(baseOffset: baseOffset)
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// The sequence after `count` records, wrapping past `Int32.max` to 0 as Kafka does.
+    static func sequence(after sequence: Int32, adding count: Int) -> Int32 {
+        let next = Int64(sequence) + Int64(count)
+        return next > Int64(Int32.max) ? Int32(next - Int64(Int32.max) - 1) : Int32(next)
+    }
+}

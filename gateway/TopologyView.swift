@@ -1,0 +1,157 @@
+import Foundation
+import HadronCore
+import Synchronization
+
+/// The gateway's current picture of the cluster, indexed for the request path.
+///
+/// Every publish and read looks a stream and its partition leader up, so the topology is turned into dictionaries
+/// and resolved addresses once per change, and readers take the current ``Snapshot`` under a lock held only for a
+/// pointer copy. Writers whose leader failed wait here for the next change instead of polling.
+final class TopologyView: Sendable {
+    /// One partition's route: who leads it, at which epoch, and where that node listens.
+    struct PartitionRoute: Sendable {
+        var partition: Int
+        var leader: String?
+        var address: String?
+        var epoch: Int32
+        var state: PartitionState
+        var highWatermark: Int64
+    }
+
+    /// One stream's partitions, at their index.
+    struct StreamRoute: Sendable {
+        var name: String
+        var partitions: [PartitionRoute?]
+        var partitionCount: Int { partitions.count }
+
+        func partition(_ index: Int) -> PartitionRoute? {
+            partitions.indices.contains(index) ? partitions[index] : nil
+        }
+    }
+
+    /// An immutable copy of one topology, with the JSON that `/v1/topology` serves.
+    final class Snapshot: Sendable {
+        let topology: Topology
+        /// Counts the changes this gateway has seen: the order of snapshots, whatever the controller's `version`.
+        let generation: UInt64
+        let streams: [String: StreamRoute]
+        let json: [UInt8]
+
+        init(topology: Topology, generation: UInt64) {
+            self.topology = topology
+            self.generation = generation
+            let addresses = Dictionary(
+                topology.nodes.map { ($0.id, $0.address) }, uniquingKeysWith: { _, last in last })
+            var streams: [String: StreamRoute] = [:]
+            for stream in topology.streams {
+                let count = (stream.partitions.map(\.partition).max() ?? -1) + 1
+                var partitions = [PartitionRoute?](repeating: nil, count: max(count, 0))
+                for info in stream.partitions where info.partition >= 0 {
+                    partitions[info.partition] = PartitionRoute(
+                        partition: info.partition, leader: info.leader, address: info.leader.flatMap { addresses[$0] },
+                        epoch: info.epoch, state: info.state, highWatermark: info.highWatermark)
+                }
+                streams[stream.name] = StreamRoute(name: stream.name, partitions: partitions)
+            }
+            self.streams = streams
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            self.json = (try? [UInt8](encoder.encode(topology))) ?? Array("{}".utf8)
+        }
+
+        /// Why the gateway cannot serve every partition yet, or nil when it can (`/readyz`).
+        var unreadyReason: String? {
+            for stream in topology.streams {
+                for (index, route) in streams[stream.name]!.partitions.enumerated() {
+                    guard let route else { return "stream \(stream.name) has no partition \(index) in the topology" }
+                    guard route.leader != nil else {
+                        return "partition \(index) of stream \(stream.name) has no leader"
+                    }
+                    guard route.address != nil else {
+                        return "the leader of partition \(index) of stream \(stream.name) has no known address"
+                    }
+                }
+            }
+            return nil
+        }
+    }
+
+    private struct State {
+        var snapshot: Snapshot?
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var watchers: [Int: AsyncStream<Snapshot>.Continuation] = [:]
+        var nextID = 0
+        var generations: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    var snapshot: Snapshot? { state.withLock { $0.snapshot } }
+
+    /// Makes `topology` current and wakes whoever waits for a change.
+    func update(_ topology: Topology) {
+        let generation = state.withLock { state in
+            state.generations += 1
+            return state.generations
+        }
+        let snapshot = Snapshot(topology: topology, generation: generation)
+        let (waiters, watchers) = state.withLock {
+            state -> ([CheckedContinuation<Void, Never>], [AsyncStream<Snapshot>.Continuation]) in
+            // Concurrent updates: the later generation wins, whichever finished building first.
+            guard (state.snapshot?.generation ?? 0) < generation else { return ([], []) }
+            state.snapshot = snapshot
+            defer { state.waiters.removeAll() }
+            return (Array(state.waiters.values), Array(state.watchers.values))
+        }
+        for waiter in waiters { waiter.resume() }
+        for watcher in watchers { watcher.yield(snapshot) }
+    }
+
+    /// Returns once a snapshot newer than `generation` exists, or after `timeout`, or on cancellation.
+    func waitForChange(after generation: UInt64, timeout: Duration) async {
+        guard timeout > .zero else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.nextChange(after: generation) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func nextChange(after generation: UInt64) async {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    if Task.isCancelled { return true }
+                    if let current = state.snapshot, current.generation > generation { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume()
+        }
+    }
+
+    /// The current snapshot (when there is one) and then every later one, until the consumer stops iterating.
+    func watch() -> AsyncStream<Snapshot> {
+        let (stream, continuation) = AsyncStream<Snapshot>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.watchers[id] = continuation
+            if let current = state.snapshot { continuation.yield(current) }
+            return id
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.watchers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+}

@@ -1,0 +1,109 @@
+import Synchronization
+
+/// The first offset of a partition replica that is not committed yet, and the readers waiting for it to move.
+///
+/// Reads only ever see offsets below it (DESIGN.md §6). At replicationFactor 1 the leader moves it to its log end
+/// once an append is stored under the stream's durability policy; replication moves it to the minimum over the
+/// in-sync replicas. Long-poll fetches park here and are resumed by the advance that passes their offset — no
+/// polling — so it is a lock-protected class that fetches read without hopping onto the replica's actor.
+final class HighWatermark: Sendable {
+    private struct Waiter {
+        let offset: Int64
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var offset: Int64
+        var waiters: [UInt64: Waiter] = [:]
+        var nextWaiterID: UInt64 = 0
+        /// Set while the node shuts down: waits return at once so in-flight long polls finish quickly.
+        var draining = false
+    }
+
+    private let state: Mutex<State>
+
+    init(_ offset: Int64 = 0) {
+        state = Mutex(State(offset: offset))
+    }
+
+    var offset: Int64 { state.withLock { $0.offset } }
+
+    /// Moves the high watermark forward to `offset` (never back) and resumes the waiters it passes.
+    /// Returns whether it moved.
+    @discardableResult
+    func advance(to offset: Int64) -> Bool {
+        let resumed: [CheckedContinuation<Void, Never>]? = state.withLock { state in
+            guard offset > state.offset else { return nil }
+            state.offset = offset
+            var passed: [CheckedContinuation<Void, Never>] = []
+            for (id, waiter) in state.waiters where waiter.offset < offset {
+                passed.append(waiter.continuation)
+                state.waiters[id] = nil
+            }
+            return passed
+        }
+        guard let resumed else { return false }
+        for continuation in resumed { continuation.resume() }
+        return true
+    }
+
+    /// Resumes every waiter and makes later waits return at once: the node is shutting down and in-flight long
+    /// polls should answer with what there is rather than hold up the graceful shutdown.
+    func drain() {
+        let all = state.withLock { state in
+            state.draining = true
+            defer { state.waiters.removeAll() }
+            return state.waiters.values.map(\.continuation)
+        }
+        for continuation in all { continuation.resume() }
+    }
+
+    /// Resumes every waiter without changing anything: the replica's role changed, and each long poll re-checks
+    /// whether it may still be answered.
+    func wakeAll() {
+        let all = state.withLock { state in
+            defer { state.waiters.removeAll() }
+            return state.waiters.values.map(\.continuation)
+        }
+        for continuation in all { continuation.resume() }
+    }
+
+    /// Waits until the high watermark passes `offset` (is above it), `timeout` elapses, the task is cancelled, or
+    /// the waiters are woken; returns the high watermark then.
+    func wait(untilAbove offset: Int64, timeout: Duration) async -> Int64 {
+        guard timeout > .zero else { return self.offset }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.park(untilAbove: offset) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        return self.offset
+    }
+
+    /// Suspends until an advance passes `offset`; cancellation resumes it early.
+    private func park(untilAbove offset: Int64) async {
+        let id = state.withLock { state in
+            defer { state.nextWaiterID &+= 1 }
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let parked = state.withLock { state in
+                    // The cancellation flag is set before the handler runs, so checking it under the lock closes
+                    // the window between a cancellation and the registration.
+                    guard state.offset <= offset, !state.draining, !Task.isCancelled else { return false }
+                    state.waiters[id] = Waiter(offset: offset, continuation: continuation)
+                    return true
+                }
+                if !parked { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.continuation.resume()
+        }
+    }
+
+    /// How many long polls are parked; for tests and diagnostics.
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+}

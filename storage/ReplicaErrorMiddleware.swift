@@ -1,0 +1,58 @@
+import HTTPTypes
+import HadronHTTP
+import Hummingbird
+
+/// Turns a replica's refusal into the internal API's problem+json answer (docs/internal-api.md): the status and
+/// the members (`epoch`, `leader`, `firstOffset`) callers act on. Anything else that escapes a handler and is not an
+/// HTTP error already becomes a 500 that says what failed, rather than Hummingbird's empty one.
+struct ReplicaErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as ReplicaError {
+            let problem = Self.problem(for: error)
+            if problem.status.kind == .serverError {
+                context.logger.error(
+                    "Storage request failed",
+                    metadata: ["path": "\(request.uri.path)", "status": "\(problem.status.code)", "error": "\(error)"])
+            }
+            return try problem.response(from: request, context: context)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            context.logger.error(
+                "Storage request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return try ProblemDetails(.internalServerError, "\(error)").response(from: request, context: context)
+        }
+    }
+
+    static func problem(for error: ReplicaError) -> ProblemDetails {
+        if error.isNotLeader {
+            return ProblemDetails(
+                .misdirectedRequest, error.message,
+                members: [
+                    "epoch": .integer(Int64(error.epoch ?? 0)),
+                    "leader": error.leader.map(ProblemValue.string) ?? .null,
+                ])
+        }
+        if error.isFenced {
+            return ProblemDetails(.conflict, error.message, members: ["epoch": .integer(Int64(error.epoch ?? 0))])
+        }
+        if error.isOffsetBelowStart {
+            return ProblemDetails(
+                .rangeNotSatisfiable, error.message, members: ["firstOffset": .integer(error.firstOffset ?? 0)])
+        }
+        if error.isInvalidRequest { return ProblemDetails(.badRequest, error.message) }
+        if error.isStaleDelivery { return ProblemDetails(.conflict, error.message) }
+        if error.isUnavailable {
+            return ProblemDetails(.serviceUnavailable, error.message, headers: [.retryAfter: "1"])
+        }
+        return ProblemDetails(.internalServerError, error.message)
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import HTTPTypes
+import HadronHTTP
+import Hummingbird
+import NIOCore
+
+/// The storage node's internal HTTP API (docs/internal-api.md, storage node section): record appends and fetches,
+/// partition state and consumer groups, for gateways now and followers with replication.
+///
+/// Handlers read top to bottom: find the replica, parse the request, call it, encode the answer. Refusals are
+/// ``ReplicaError``s that ``ReplicaErrorMiddleware`` turns into problem+json, so the replica stays free of HTTP.
+struct StorageAPI: Sendable {
+    static let recordBatchContentType = "application/vnd.hadron.record-batch"
+    /// Lease, ack and nack bodies are a few dozen bytes of JSON.
+    private static let maxControlBodyBytes = 64 * 1024
+    private static let defaultLeaseEvents: Int64 = 100
+    private static let maxLeaseEvents: Int64 = 100_000
+    private static let defaultLeaseDuration = Duration.seconds(30)
+
+    let nodeID: String
+    let replicas: HostedReplicas
+    let configuration: StorageNodeConfiguration
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ReplicaErrorMiddleware())
+        router.get("/healthz") { _, _ in Response(status: .ok) }
+        let partition = router.group("/internal/v1/streams/:stream/partitions/:partition")
+        partition.post("records") { request, context in try await append(request, context) }
+        partition.get("records") { request, context in try await fetch(request, context) }
+        partition.get("state") { _, context in try await state(context) }
+        partition.get("groups/:group") { request, context in try await committedOffset(request, context) }
+        partition.post("groups/:group/lease") { request, context in try await lease(request, context) }
+        partition.post("groups/:group/ack") { request, context in try await acknowledge(request, context) }
+        partition.post("groups/:group/nack") { request, context in try await reject(request, context) }
+        return router
+    }
+
+    // MARK: - Records
+
+    private func append(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        guard let epoch = try Self.epoch(request) else {
+            throw ProblemDetails(.badRequest, "an append must carry the hadron-epoch header")
+        }
+        let body = try await collect(request, upTo: configuration.maxBatchBytes, what: "a record batch")
+        let result = try await replica.append(Array(body.readableBytesView), callerEpoch: epoch)
+        return Self.json("{\"baseOffset\":\(result.firstOffset),\"lastOffset\":\(result.lastOffset)}")
+    }
+
+    private func fetch(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        guard let offset = request.uri.queryParameters.get("offset", as: Int64.self), offset >= 0 else {
+            throw ProblemDetails(.badRequest, "offset must be a non-negative integer")
+        }
+        let maxBytes = try Self.integer("maxBytes", in: request, default: configuration.defaultFetchBytes, minimum: 1)
+        let waitMilliseconds = try Self.integer("wait", in: request, default: Int64(0), minimum: 0)
+        let wait = min(Duration.milliseconds(waitMilliseconds), configuration.maxFetchWait)
+        let result = try await replica.fetch(
+            from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes), wait: wait,
+            callerEpoch: try Self.epoch(request))
+        var headers: HTTPFields = [.contentType: Self.recordBatchContentType]
+        headers[.hadronHighWatermark] = String(result.highWatermark)
+        headers[.hadronLogStartOffset] = String(result.logStartOffset)
+        headers[.hadronLogEndOffset] = String(result.logEndOffset)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.bytes)))
+    }
+
+    private func state(_ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        let status = await replica.status()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Self.json(ByteBuffer(bytes: try encoder.encode(status)))
+    }
+
+    // MARK: - Consumer groups
+
+    private struct LeaseRequest: Decodable {
+        var max: Int64?
+        var leaseMs: Int64?
+    }
+
+    private struct DeliveryRequest: Decodable {
+        var delivery: String
+        var backoffMs: Int64?
+    }
+
+    private func lease(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        let group = try Self.group(context)
+        let body = try await decode(LeaseRequest.self, from: request, allowEmpty: true) ?? LeaseRequest()
+        let maxEvents = body.max ?? Self.defaultLeaseEvents
+        guard (1...Self.maxLeaseEvents).contains(maxEvents) else {
+            throw ProblemDetails(.badRequest, "max must be between 1 and \(Self.maxLeaseEvents), got \(maxEvents)")
+        }
+        if let leaseMs = body.leaseMs, leaseMs <= 0 {
+            throw ProblemDetails(.badRequest, "leaseMs must be positive, got \(leaseMs)")
+        }
+        let duration = body.leaseMs.map { Duration.milliseconds($0) } ?? Self.defaultLeaseDuration
+        guard
+            let delivery = try await replica.lease(
+                group: group, maxEvents: maxEvents, duration: duration, callerEpoch: try Self.epoch(request))
+        else { return Response(status: .noContent) }
+        var headers: HTTPFields = [.contentType: Self.recordBatchContentType]
+        headers[.hadronDelivery] = delivery.id
+        headers[.hadronFirstOffset] = String(delivery.first)
+        headers[.hadronLastOffset] = String(delivery.last)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: delivery.bytes)))
+    }
+
+    private func acknowledge(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        let group = try Self.group(context)
+        guard let body = try await decode(DeliveryRequest.self, from: request, allowEmpty: false) else {
+            throw ProblemDetails(.badRequest, "an ack names its delivery: {\"delivery\":\"ID\"}")
+        }
+        try await replica.acknowledge(group: group, delivery: body.delivery, callerEpoch: try Self.epoch(request))
+        return Response(status: .noContent)
+    }
+
+    private func reject(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        let group = try Self.group(context)
+        guard let body = try await decode(DeliveryRequest.self, from: request, allowEmpty: false) else {
+            throw ProblemDetails(.badRequest, "a nack names its delivery: {\"delivery\":\"ID\"}")
+        }
+        if let backoff = body.backoffMs, backoff < 0 {
+            throw ProblemDetails(.badRequest, "backoffMs must not be negative, got \(backoff)")
+        }
+        try await replica.reject(
+            group: group, delivery: body.delivery, backoff: body.backoffMs.map { .milliseconds($0) },
+            callerEpoch: try Self.epoch(request))
+        return Response(status: .noContent)
+    }
+
+    private func committedOffset(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        let offset = try await replica.committedOffset(
+            group: try Self.group(context), callerEpoch: try Self.epoch(request))
+        return Self.json("{\"committedOffset\":\(offset)}")
+    }
+
+    // MARK: - Parsing
+
+    /// The replica named by the path, or a 421 that tells the caller what the last topology said about it.
+    private func replica(_ context: BasicRequestContext) throws -> PartitionReplica {
+        let stream = try Self.pathParameter("stream", context)
+        let partitionText = try Self.pathParameter("partition", context)
+        guard let partition = Int(partitionText), partition >= 0 else {
+            throw ProblemDetails(.badRequest, "partition \"\(partitionText)\" is not a partition number")
+        }
+        if let replica = replicas.replica(stream: stream, partition: partition) { return replica }
+        let leadership = replicas.leadership(stream: stream, partition: partition)
+        throw ProblemDetails(
+            .misdirectedRequest, "node \(nodeID) does not host partition \(partition) of stream \(stream)",
+            members: [
+                "epoch": .integer(Int64(leadership?.epoch ?? 0)),
+                "leader": leadership?.leader.map(ProblemValue.string) ?? .null,
+            ])
+    }
+
+    private static func group(_ context: BasicRequestContext) throws -> String {
+        let group = try pathParameter("group", context)
+        guard !group.isEmpty else { throw ProblemDetails(.badRequest, "the consumer group name is empty") }
+        return group
+    }
+
+    /// A path parameter, percent-decoded (the router matches the raw path).
+    private static func pathParameter(_ name: String, _ context: BasicRequestContext) throws -> String {
+        guard let raw = context.parameters.get(name), let decoded = raw.removingPercentEncoding else {
+            throw ProblemDetails(.badRequest, "the path parameter \(name) is not valid percent-encoded UTF-8")
+        }
+        return decoded
+    }
+
+    /// The caller's `hadron-epoch`, nil when it sent none.
+    private static func epoch(_ request: Request) throws -> Int32? {
+        guard let text = request.headers[.hadronEpoch] else { return nil }
+        guard let epoch = Int32(text), epoch >= 0 else {
+            throw ProblemDetails(.badRequest, "hadron-epoch \"\(text)\" is not a leader epoch")
+        }
+        return epoch
+    }
+
+    private static func integer<Value: FixedWidthInteger & LosslessStringConvertible>(
+        _ name: String, in request: Request, default value: Value, minimum: Value
+    ) throws -> Value {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let parsed = Value(text), parsed >= minimum else {
+            throw ProblemDetails(.badRequest, "\(name) must be an integer of at least \(minimum), got \"\(text)\"")
+        }
+        return parsed
+    }
+
+    private func collect(_ request: Request, upTo limit: Int, what: String) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ProblemDetails(.contentTooLarge, "\(what) may be at most \(limit) bytes")
+        }
+    }
+
+    private func decode<Body: Decodable>(_ type: Body.Type, from request: Request, allowEmpty: Bool) async throws
+        -> Body?
+    {
+        let body = try await collect(request, upTo: Self.maxControlBodyBytes, what: "the request body")
+        if body.readableBytes == 0 && allowEmpty { return nil }
+        do {
+            return try JSONDecoder().decode(type, from: Data(body.readableBytesView))
+        } catch {
+            throw ProblemDetails(.badRequest, "the request body is not the expected JSON: \(Self.describe(error))")
+        }
+    }
+
+    /// A decoding failure in a sentence that names the field, not Swift's debug dump.
+    private static func describe(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, _): "the member \(key.stringValue) is missing"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            "the member \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+        case .dataCorrupted: "it is not valid JSON"
+        default: "\(error)"
+        }
+    }
+
+    private static func json(_ text: String) -> Response {
+        json(ByteBuffer(string: text))
+    }
+
+    private static func json(_ body: ByteBuffer) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+}
+
+extension HTTPField.Name {
+    static let hadronEpoch = Self("hadron-epoch")!
+    static let hadronHighWatermark = Self("hadron-high-watermark")!
+    static let hadronLogStartOffset = Self("hadron-log-start-offset")!
+    static let hadronLogEndOffset = Self("hadron-log-end-offset")!
+    static let hadronDelivery = Self("hadron-delivery")!
+    static let hadronFirstOffset = Self("hadron-first-offset")!
+    static let hadronLastOffset = Self("hadron-last-offset")!
+}
