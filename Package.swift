@@ -121,8 +121,10 @@ let package = Package(
         .executableTarget(
             name: "HadronBench",
             dependencies: [
-                "CloudEvents", "HadronCore", "SegmentLog",
+                "CloudEvents", "HadronCore", "SegmentLog", "HadronHTTP", "HadronTestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/HadronBench",
             swiftSettings: strict
@@ -133,13 +135,23 @@ let package = Package(
             swiftSettings: strict
         ),
         // Real processes for end-to-end tests: spawn, wait for ready lines with deadlines, kill by PID.
-        .target(name: "HadronTestSupport", path: "Tests/HadronTestSupport", swiftSettings: strict),
+        .target(
+            name: "HadronTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/HadronTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "HadronEndToEndTests",
             dependencies: [
                 "HadronTestSupport", "HadronHTTP", "HadronCore", "CloudEvents",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),
@@ -247,6 +259,7 @@ let package = Package(
         .testTarget(
             name: "HadronGatewayTests",
             dependencies: [
+                "HadronTestSupport",
                 "HadronGateway", "HadronCore", "HadronHTTP", "CloudEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),

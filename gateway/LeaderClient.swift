@@ -26,6 +26,9 @@ struct LeaderClient: Sendable {
         var conflictIsFencing: Bool
         /// "take writes", "serve reads": completes the 503 detail.
         var purpose: String
+        /// Whether a request the leader may already have processed is sent again: yes for reads, which are
+        /// idempotent; no for appends and acknowledgements.
+        var retriesAfterPossibleProcessing: Bool
     }
 
     /// Sends `method` to `…/partitions/{partition}{suffix}` on the partition's leader and returns its answer, except
@@ -78,6 +81,15 @@ struct LeaderClient: Sendable {
                         if Task.isCancelled {
                             throw ProblemDetails(.serviceUnavailable, "the request was cancelled")
                         }
+                        // Sending an append again after the leader may have stored it would commit it twice
+                        // (deduplication by producer sequence is not there yet): the client decides instead.
+                        if !policy.retriesAfterPossibleProcessing, InternalClientError.mayHaveBeenProcessed(error) {
+                            throw ProblemDetails(
+                                .serviceUnavailable,
+                                "partition \(partition) of stream \(stream): the connection to its leader failed while "
+                                    + "the request was in flight; whether it was stored is unknown",
+                                headers: [.retryAfter: "1"])
+                        }
                         reason = "its leader \(route.leader ?? address) at \(address) cannot be reached"
                         logger.debug(
                             "Leader request failed",
@@ -115,14 +127,20 @@ struct LeaderClient: Sendable {
 
 extension LeaderClient.RetryPolicy {
     static func writes(window: Duration) -> Self {
-        .init(window: window, retriesUnavailable: true, conflictIsFencing: true, purpose: "take writes")
+        .init(
+            window: window, retriesUnavailable: true, conflictIsFencing: true, purpose: "take writes",
+            retriesAfterPossibleProcessing: false)
     }
 
     static func reads(window: Duration) -> Self {
-        .init(window: window, retriesUnavailable: false, conflictIsFencing: true, purpose: "serve reads")
+        .init(
+            window: window, retriesUnavailable: false, conflictIsFencing: true, purpose: "serve reads",
+            retriesAfterPossibleProcessing: true)
     }
 
     static func acknowledgements(window: Duration) -> Self {
-        .init(window: window, retriesUnavailable: false, conflictIsFencing: false, purpose: "serve its consumer groups")
+        .init(
+            window: window, retriesUnavailable: false, conflictIsFencing: false, purpose: "serve its consumer groups",
+            retriesAfterPossibleProcessing: false)
     }
 }

@@ -38,7 +38,22 @@ public struct InternalResponse: Sendable {
 public struct InternalClientError: Error, Sendable, CustomStringConvertible {
     public let address: String
     public let message: String
+    /// False when the request certainly did not reach the peer (no connection, no stream, not fully written), so
+    /// sending it again cannot apply it twice. True when the peer may have acted on it before the failure.
+    public let requestMayHaveBeenProcessed: Bool
+
+    public init(address: String, message: String, requestMayHaveBeenProcessed: Bool = true) {
+        self.address = address
+        self.message = message
+        self.requestMayHaveBeenProcessed = requestMayHaveBeenProcessed
+    }
+
     public var description: String { "\(address): \(message)" }
+
+    /// Whether `error`, thrown by an ``InternalClient`` call, leaves open that the peer processed the request.
+    public static func mayHaveBeenProcessed(_ error: any Error) -> Bool {
+        (error as? InternalClientError)?.requestMayHaveBeenProcessed ?? true
+    }
 }
 
 /// The HTTP/2 client the tiers talk to each other with: one persistent h2c connection per peer, every request its
@@ -101,11 +116,7 @@ final class MultiplexedConnection: Sendable {
         defer { deadline.cancel() }
         return try await withTaskCancellationHandler {
             try await stream.executeThenClose { inbound, outbound in
-                var head = HTTPRequest(method: request.method, scheme: "http", authority: authority, path: request.path)
-                head.headerFields = request.headerFields
-                try await outbound.write(.head(head))
-                if let body = request.body, body.readableBytes > 0 { try await outbound.write(.body(body)) }
-                try await outbound.write(.end(nil))
+                try await Self.send(request, authority: authority, on: outbound)
                 var response: HTTPResponse?
                 var body = ByteBuffer()
                 for try await part in inbound {
@@ -136,11 +147,7 @@ extension MultiplexedConnection {
         let pump = Task {
             do {
                 try await stream.executeThenClose { inbound, outbound in
-                    var head = HTTPRequest(method: request.method, scheme: "http", authority: authority, path: request.path)
-                    head.headerFields = request.headerFields
-                    try await outbound.write(.head(head))
-                    if let body = request.body, body.readableBytes > 0 { try await outbound.write(.body(body)) }
-                    try await outbound.write(.end(nil))
+                    try await Self.send(request, authority: authority, on: outbound)
                     for try await part in inbound {
                         switch part {
                         case .head(let received) where received.status.kind != .informational:
@@ -171,11 +178,33 @@ extension MultiplexedConnection {
     }
 
     fileprivate func openStream() async throws -> NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart> {
-        try await multiplexer.openStream { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPClientCodec())
-                return try NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart>(wrappingChannelSynchronously: channel)
+        do {
+            return try await multiplexer.openStream { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPClientCodec())
+                    return try NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart>(wrappingChannelSynchronously: channel)
+                }
             }
+        } catch {
+            throw InternalClientError(
+                address: "\(channel.remoteAddress.map { "\($0)" } ?? "peer")",
+                message: "cannot open a stream: \(error)", requestMayHaveBeenProcessed: false)
+        }
+    }
+
+    /// Writes the request. Until its last part is written the peer cannot have acted on it, which the error says.
+    fileprivate static func send(
+        _ request: InternalRequest, authority: String, on outbound: NIOAsyncChannelOutboundWriter<HTTPRequestPart>
+    ) async throws {
+        do {
+            var head = HTTPRequest(method: request.method, scheme: "http", authority: authority, path: request.path)
+            head.headerFields = request.headerFields
+            try await outbound.write(.head(head))
+            if let body = request.body, body.readableBytes > 0 { try await outbound.write(.body(body)) }
+            try await outbound.write(.end(nil))
+        } catch {
+            throw InternalClientError(
+                address: authority, message: "the request could not be sent: \(error)", requestMayHaveBeenProcessed: false)
         }
     }
 }
@@ -219,7 +248,8 @@ actor ConnectionPool {
 
     private static func connect(to address: String, group: any EventLoopGroup) async throws -> MultiplexedConnection {
         guard let target = ServerAddress(address) else {
-            throw InternalClientError(address: address, message: "not a HOST:PORT address")
+            throw InternalClientError(
+                address: address, message: "not a HOST:PORT address", requestMayHaveBeenProcessed: false)
         }
         do {
             return try await ClientBootstrap(group: group)
@@ -237,7 +267,8 @@ actor ConnectionPool {
                     }
                 }
         } catch {
-            throw InternalClientError(address: address, message: "cannot connect: \(error)")
+            throw InternalClientError(
+                address: address, message: "cannot connect: \(error)", requestMayHaveBeenProcessed: false)
         }
     }
 }

@@ -1,3 +1,4 @@
+import HadronTestSupport
 import CloudEvents
 import Foundation
 import HadronCore

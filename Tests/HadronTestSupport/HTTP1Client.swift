@@ -1,23 +1,29 @@
 import NIOCore
-import NIOHTTP1
+public import NIOHTTP1
 import NIOPosix
 
 /// A response as the test client read it.
-struct TestResponse: Sendable {
-    var status: Int
-    var headers: [(name: String, value: String)]
-    var body: [UInt8]
+public struct TestResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
 
-    func header(_ name: String) -> String? {
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// A minimal HTTP/1.1 client over NIO: one keep-alive connection, one request at a time, exact bytes. The gateway's
 /// HTTP/1.1 path is what most webhook senders use, so tests speak it for real rather than through a framework.
-final class HTTP1Connection {
+public final class HTTP1Connection {
     private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
 
@@ -30,7 +36,7 @@ final class HTTP1Connection {
     }
 
     /// Opens a connection to 127.0.0.1:`port`, runs `body` with it, closes it.
-    static func with<Result: Sendable>(
+    public static func with<Result: Sendable>(
         port: Int, _ body: (HTTP1Connection) async throws -> Result
     ) async throws -> Result {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -47,13 +53,13 @@ final class HTTP1Connection {
     }
 
     /// One request on a fresh connection.
-    static func request(
+    public static func request(
         port: Int, _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []
     ) async throws -> TestResponse {
         try await with(port: port) { try await $0.request(method, path, headers: headers, body: body) }
     }
 
-    func request(
+    public func request(
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []
     ) async throws -> TestResponse {
         try await send(method, path, headers: headers, body: body)
@@ -62,7 +68,7 @@ final class HTTP1Connection {
         return response
     }
 
-    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws {
+    public func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: "127.0.0.1")
         for (name, value) in headers { head.headers.add(name: name, value: value) }
@@ -75,7 +81,7 @@ final class HTTP1Connection {
     }
 
     /// The status and headers of the next response.
-    func readHead() async throws -> TestResponse {
+    public func readHead() async throws -> TestResponse {
         while let part = try await inbound.next() {
             if case .head(let head) = part, head.status.code >= 200 {
                 return TestResponse(
@@ -86,7 +92,7 @@ final class HTTP1Connection {
     }
 
     /// The next piece of the body, nil at its end.
-    func readChunk() async throws -> [UInt8]? {
+    public func readChunk() async throws -> [UInt8]? {
         while let part = try await inbound.next() {
             switch part {
             case .body(let buffer): return Array(buffer.readableBytesView)
@@ -98,7 +104,7 @@ final class HTTP1Connection {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
