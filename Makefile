@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 # libcurl (with HTTP/2 via nghttp2) and OpenSSL: the Kubernetes client's transport (DESIGN.md §1).
 SYSTEM_PACKAGES = libcurl4-openssl-dev libnghttp2-dev libssl-dev
-BENCH_PACKAGES = fio
+BENCH_PACKAGES = fio nginx-light wrk nghttp2-client
 
 .PHONY: all deps build test dev bench format clean
 
@@ -33,14 +33,15 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-dev: build
-	@echo "hadron dev: the dev server is not built yet — it arrives with the data-path issue." >&2
-	@echo "Until then: 'swift run hadron --help' lists the tools that exist today." >&2
-	@exit 1
+# The embedded default: controller, storage and gateway in one process on http://localhost:8080, data in ./.hadron.
+dev: deps
+	$(SWIFT) build --product hadron
+	$$($(SWIFT) build --show-bin-path)/hadron dev $(DEV_FLAGS)
 
 # Release build; every figure printed as `BENCH <name> <value> <unit>`.
 bench: deps
 	$(call apt_install,$(BENCH_PACKAGES))
+	$(SWIFT) build -c release --product hadron
 	$(SWIFT) build -c release --product HadronBench
 	.build/release/HadronBench
 
