@@ -15,7 +15,7 @@ import Testing
     @Test func servesTopologyAndPlacesOnHeartbeat() async throws {
         let cluster = try LocalCluster()
         let (process, address) = try await cluster.controller(streams: streams)
-        defer { Task { await process.kill() } }
+        defer { process.killNow() }
 
         let before = try await topology(cluster, address)
         #expect(before.stream(named: "events")?.partitions.count == 3)
@@ -37,7 +37,7 @@ import Testing
     @Test func refusesABadNodeIDAndABadBody() async throws {
         let cluster = try LocalCluster()
         let (process, address) = try await cluster.controller(streams: streams)
-        defer { Task { await process.kill() } }
+        defer { process.killNow() }
         for (path, body) in [("/v1/nodes/Not_A_Label/heartbeat", #"{"address":"a:1"}"#), ("/v1/nodes/n/heartbeat", "{")] {
             let response = try await cluster.client.execute(
                 InternalRequest(method: .post, path: path, body: ByteBuffer(string: body)), to: address)

@@ -62,8 +62,9 @@ final class DataPath: @unchecked Sendable {
         _ = try await storage.listeningAddress(role: "storage")
     }
 
-    func stop() async {
-        for process in [gateway, storage, controller] { await process.kill() }
+    /// Kills every process now; tests call it from `defer`.
+    func stop() {
+        for process in [gateway, storage, controller] { process.killNow() }
     }
 
     func request(

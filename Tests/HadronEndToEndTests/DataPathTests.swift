@@ -12,7 +12,7 @@ import Testing
 
     @Test func everyModeReadsBackIdenticalAttributesAndData() async throws {
         let path = try await DataPath()
-        defer { Task { await path.stop() } }
+        defer { path.stop() }
         let key = ["partitionkey": AttributeValue.string("one-key")]
         let binary = CloudEvent(
             id: "b1", source: Self.source, type: "t.binary", datacontenttype: "text/plain; charset=utf-8",
@@ -50,7 +50,7 @@ import Testing
 
     @Test func partitionKeysRouteByMurmur2AndKeepOrder() async throws {
         let path = try await DataPath()
-        defer { Task { await path.stop() } }
+        defer { path.stop() }
         var expected: [Int: [String]] = [:]
         for index in 0..<60 {
             let key = "customer-\(index % 7)"
@@ -69,7 +69,7 @@ import Testing
 
     @Test func consumerGroupMembersShareAndRestartResumesAtTheCommittedOffset() async throws {
         let path = try await DataPath()
-        defer { Task { await path.stop() } }
+        defer { path.stop() }
         let events = (0..<30).map { CloudEvent(id: "g\($0)", source: Self.source, type: "t") }
         let (fields, body) = HTTPBinding.encodeBatch(events)
         #expect(try await path.publish(fields, body).status == .accepted)
@@ -121,7 +121,7 @@ import Testing
 
     @Test func serverSentEventsResumeFromLastEventID() async throws {
         let path = try await DataPath()
-        defer { Task { await path.stop() } }
+        defer { path.stop() }
         let partition = Partitioner.partition(forKey: "sse", partitions: 3)
         let events = (0..<5).map {
             CloudEvent(id: "e\($0)", source: Self.source, type: "t", extensions: ["partitionkey": .string("sse")])

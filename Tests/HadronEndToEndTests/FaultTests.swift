@@ -15,7 +15,7 @@ import Testing
     /// acknowledged event is readable, once, at the offset it was acknowledged with.
     @Test func everyAcknowledgedEventSurvivesStorageKills() async throws {
         let path = try await DataPath()
-        defer { Task { await path.stop() } }
+        defer { path.stop() }
         let acknowledged = AcknowledgedEvents()
         let stop = StopFlag()
         let publishers = Task {
@@ -73,7 +73,7 @@ import Testing
     /// from a refused request is stored.
     @Test func everyClientErrorIsPreciseAndStoresNothing() async throws {
         let path = try await DataPath()
-        defer { Task { await path.stop() } }
+        defer { path.stop() }
         let ce: [(String, String)] = [("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "t")]
         func fields(_ pairs: [(String, String)]) -> HTTPFields {
             var fields = HTTPFields()
@@ -113,7 +113,7 @@ import Testing
     /// Thousands of randomly corrupted bodies and headers: never a 5xx, and the gateway stays up.
     @Test func corruptedRequestsNeverCauseServerErrors() async throws {
         let path = try await DataPath()
-        defer { Task { await path.stop() } }
+        defer { path.stop() }
         var random = SeededGenerator(seed: 0x4a11)
         let structured = Array(
             #"{"specversion":"1.0","id":"x","source":"/s","type":"t","time":"2026-11-21T10:00:00Z","n":1,"data":{"a":[1,"b"]}}"#.utf8)

@@ -19,11 +19,17 @@ public final class ChildProcess: Sendable {
         var nextWaiter = 0
     }
 
+    /// Output and waiters, in an object of their own: the reader thread holds this, not the ChildProcess, so
+    /// dropping the ChildProcess runs its deinit (which kills the child) even while the child still runs.
+    private final class Output: Sendable {
+        let state = Mutex(State())
+    }
+
     public let name: String
     public let pid: Int32
     private let process: Process
     private let stderrPath: String
-    private let state = Mutex(State())
+    private let output = Output()
 
     /// Starts `executable` with `arguments`; standard error goes to a temporary file kept for diagnostics.
     public init(name: String, executable: String, arguments: [String], environment: [String: String] = [:]) throws {
@@ -34,8 +40,8 @@ public final class ChildProcess: Sendable {
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
-        let output = Pipe()
-        process.standardOutput = output
+        let pipe = Pipe()
+        process.standardOutput = pipe
         stderrPath = NSTemporaryDirectory() + "hadron-\(name)-\(UUID().uuidString).stderr"
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
@@ -43,8 +49,9 @@ public final class ChildProcess: Sendable {
         try process.run()
         self.process = process
         self.pid = process.processIdentifier
-        let descriptor = output.fileHandleForReading.fileDescriptor
-        let thread = Thread { [self] in self.readLines(descriptor: descriptor, pipe: output) }
+        let descriptor = pipe.fileHandleForReading.fileDescriptor
+        let output = self.output
+        let thread = Thread { Self.readLines(descriptor: descriptor, pipe: pipe, into: output) }
         thread.name = "child-\(name)"
         thread.start()
     }
@@ -58,7 +65,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// Every line printed so far.
-    public var lines: [String] { state.withLock { $0.lines } }
+    public var lines: [String] { output.state.withLock { $0.lines } }
 
     /// What the process wrote to standard error, for failure messages.
     public var standardError: String {
@@ -72,7 +79,7 @@ public final class ChildProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         var seen = 0
         while true {
-            let (fresh, closed) = state.withLock { ($0.lines.dropFirst(seen), $0.closed) }
+            let (fresh, closed) = output.state.withLock { ($0.lines.dropFirst(seen), $0.closed) }
             if let line = fresh.first(where: predicate) { return line }
             seen += fresh.count
             if closed { throw Failure(description: "\(name) ended its output first; stderr:\n\(standardError)") }
@@ -103,6 +110,14 @@ public final class ChildProcess: Sendable {
         return process.terminationStatus
     }
 
+    /// SIGKILL and reap, synchronously: for `defer`, where a test must not leave a process behind whatever happens.
+    /// Reaping a killed process takes milliseconds.
+    public func killNow() {
+        guard process.isRunning else { return }
+        Glibc.kill(pid, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// SIGKILL and reap.
     public func kill() async {
         send(SIGKILL)
@@ -110,7 +125,7 @@ public final class ChildProcess: Sendable {
     }
 
     private func waitForOutput(until deadline: ContinuousClock.Instant) async {
-        let id = state.withLock { state -> Int in
+        let id = output.state.withLock { state -> Int in
             state.nextWaiter += 1
             return state.nextWaiter
         }
@@ -120,7 +135,7 @@ public final class ChildProcess: Sendable {
             self.resume(id)
         }
         await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> Bool in
+            let resumeNow = output.state.withLock { state -> Bool in
                 if state.closed || state.expired.remove(id) != nil { return true }
                 state.waiters.append((id, continuation))
                 return false
@@ -128,11 +143,11 @@ public final class ChildProcess: Sendable {
             if resumeNow { continuation.resume() }
         }
         timer.cancel()
-        state.withLock { _ = $0.expired.remove(id) }
+        output.state.withLock { _ = $0.expired.remove(id) }
     }
 
     private func resume(_ id: Int) {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let continuation = output.state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
                 state.expired.insert(id)
                 return nil
@@ -142,7 +157,7 @@ public final class ChildProcess: Sendable {
         continuation?.resume()
     }
 
-    private func readLines(descriptor: Int32, pipe: Pipe) {
+    private static func readLines(descriptor: Int32, pipe: Pipe, into output: Output) {
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -160,7 +175,7 @@ public final class ChildProcess: Sendable {
                 }
                 fresh = lines
             }
-            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let waiters = output.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.lines += fresh
                 if count <= 0 { state.closed = true }
                 defer { state.waiters.removeAll() }
