@@ -3,3 +3,4 @@
 runCloudEventsBenchmarks()
 runRecordBatchBenchmarks()
 try await runSegmentLogBenchmarks()
+try await runPublishBenchmarks()

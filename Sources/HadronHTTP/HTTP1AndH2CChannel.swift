@@ -99,6 +99,16 @@ final class HTTP2PrefaceSniffer: ChannelInboundHandler, RemovableChannelHandler 
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
+    /// A graceful shutdown asks every connection to quiesce. One that has not shown its protocol yet has no request
+    /// in progress and no HTTP handler to act on the request: close it, or shutdown would wait on it forever.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if let replay = buffered {
             buffered = nil

@@ -52,6 +52,19 @@ public final class HTTP1Connection {
         }
     }
 
+    /// Opens a TCP connection to 127.0.0.1:`port` that sends nothing while `body` runs, then closes it.
+    public static func withIdle(port: Int, _ body: () async throws -> Void) async throws {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        do {
+            try await body()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        try? await channel.close()
+    }
+
     /// One request on a fresh connection.
     public static func request(
         port: Int, _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []

@@ -38,12 +38,21 @@ public struct LocalControllerServer: Service {
             return Response(
                 status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                 body: ResponseBody { writer in
-                    for await topology in updates {
-                        var event = "event: topology\ndata: "
-                        event += String(decoding: try Self.encoder.encode(topology), as: UTF8.self)
-                        event += "\n\n"
-                        try await writer.write(ByteBuffer(string: event))
+                    // The watch ends when the server shuts down gracefully, so SIGTERM is not held up by watchers.
+                    let events = AsyncStream<ByteBuffer> { continuation in
+                        let relay = Task {
+                            await cancelWhenGracefulShutdown {
+                                for await topology in updates {
+                                    var event = "event: topology\ndata: "
+                                    event += String(decoding: (try? Self.encoder.encode(topology)) ?? Data(), as: UTF8.self)
+                                    continuation.yield(ByteBuffer(string: event + "\n\n"))
+                                }
+                            }
+                            continuation.finish()
+                        }
+                        continuation.onTermination = { _ in relay.cancel() }
                     }
+                    for await event in events { try await writer.write(event) }
                     try await writer.finish(nil)
                 })
         }
