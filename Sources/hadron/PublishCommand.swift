@@ -90,7 +90,7 @@ struct PublishCommand: AsyncParsableCommand {
                 }
                 group.addTask {
                     let (fields, body) =
-                        events.count == 1 && batch == 1
+                        batch == 1
                         ? HTTPBinding.encodeBinary(events[0]) : HTTPBinding.encodeBatch(events)
                     let response = try await client.execute(
                         InternalRequest(method: .post, path: "/v1/streams/\(stream)", headerFields: fields,
