@@ -12,18 +12,32 @@ import NIOCore
 public protocol StorageTopologySource: Sendable {
     /// Reports `heartbeat` for node `nodeID` and returns the current topology.
     func heartbeat(nodeID: String, _ heartbeat: NodeHeartbeat) async throws -> Topology
+
+    /// Asks the controller to record a partition leader's new in-sync replica set and returns the topology after
+    /// it. Throws when the controller refuses (the caller no longer leads at that epoch) or cannot be reached; the
+    /// leader keeps its recorded ISR and asks again later.
+    func changeISR(_ change: ISRChange) async throws -> Topology
 }
 
-/// A topology source made of a closure: the in-process controller of `hadron dev`, or a test's fixed topology.
+/// A topology source made of closures: the in-process controller of `hadron dev`, or a test's own topology.
 public struct HeartbeatTopologySource: StorageTopologySource {
-    private let body: @Sendable (String, NodeHeartbeat) async throws -> Topology
+    private let heartbeatBody: @Sendable (String, NodeHeartbeat) async throws -> Topology
+    private let changeISRBody: @Sendable (ISRChange) async throws -> Topology
 
-    public init(_ body: @escaping @Sendable (_ nodeID: String, _ heartbeat: NodeHeartbeat) async throws -> Topology) {
-        self.body = body
+    public init(
+        heartbeat: @escaping @Sendable (_ nodeID: String, _ heartbeat: NodeHeartbeat) async throws -> Topology,
+        changeISR: @escaping @Sendable (_ change: ISRChange) async throws -> Topology
+    ) {
+        self.heartbeatBody = heartbeat
+        self.changeISRBody = changeISR
     }
 
     public func heartbeat(nodeID: String, _ heartbeat: NodeHeartbeat) async throws -> Topology {
-        try await body(nodeID, heartbeat)
+        try await heartbeatBody(nodeID, heartbeat)
+    }
+
+    public func changeISR(_ change: ISRChange) async throws -> Topology {
+        try await changeISRBody(change)
     }
 }
 
@@ -57,9 +71,18 @@ public struct ControllerTopologySource: StorageTopologySource {
     }
 
     public func heartbeat(nodeID: String, _ heartbeat: NodeHeartbeat) async throws -> Topology {
-        let encoded = try JSONEncoder().encode(heartbeat)
-        var request = InternalRequest(
-            method: .post, path: "/v1/nodes/\(nodeID)/heartbeat", body: ByteBuffer(bytes: encoded))
+        try await post(heartbeat, to: "/v1/nodes/\(nodeID)/heartbeat")
+    }
+
+    public func changeISR(_ change: ISRChange) async throws -> Topology {
+        let path = "/v1/streams/\(change.stream)/partitions/\(change.partition)/isr"
+        return try await post(change, to: path)
+    }
+
+    /// Posts `body` as JSON and decodes the topology the controller answers with.
+    private func post(_ body: some Encodable, to path: String) async throws -> Topology {
+        let encoded = try JSONEncoder().encode(body)
+        var request = InternalRequest(method: .post, path: path, body: ByteBuffer(bytes: encoded))
         request.headerFields[.contentType] = "application/json"
         let response = try await client.execute(request, to: controller.description, timeout: timeout)
         guard response.status == .ok else {

@@ -52,6 +52,8 @@ struct DevCommand: AsyncParsableCommand {
         let controller = LocalController(streams: streams)
         let heartbeats = HeartbeatTopologySource { nodeID, heartbeat in
             await controller.heartbeat(nodeID: nodeID, heartbeat)
+        } changeISR: { change in
+            try await controller.changeISR(change)
         }
         let nodes = (0..<storageNodes).map { index in
             StorageNode(

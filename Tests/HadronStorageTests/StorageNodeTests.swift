@@ -193,9 +193,23 @@ final class TopologyFeed: Sendable {
                 state.heartbeat = heartbeat
                 return state.topology
             }
+        } changeISR: { change in
+            // Records the change the way the controller does when leader and epoch are current.
+            try self.state.withLock { state in
+                guard let s = state.topology.streams.firstIndex(where: { $0.name == change.stream }),
+                    let p = state.topology.streams[s].partitions.firstIndex(where: { $0.partition == change.partition }),
+                    state.topology.streams[s].partitions[p].leader == change.leader,
+                    state.topology.streams[s].partitions[p].epoch == change.epoch
+                else { throw ISRChangeRefused() }
+                state.topology.streams[s].partitions[p].isr = change.isr
+                state.topology.version += 1
+                return state.topology
+            }
         }
     }
 }
+
+struct ISRChangeRefused: Error {}
 
 /// A storage node running in a ServiceGroup for the duration of a test body, then shut down gracefully.
 struct RunningNode {

@@ -87,6 +87,39 @@ public actor LocalController {
         return topology
     }
 
+    /// Records a partition leader's new in-sync replica set (DESIGN.md §6) and returns the topology after it.
+    ///
+    /// Refused unless the sender still leads the partition at the epoch it names and the partition is `Online`:
+    /// a deposed leader's view of the ISR must never overwrite its successor's. The set must contain the leader and
+    /// only replicas of the partition.
+    public func changeISR(_ change: ISRChange) throws(ISRChangeRefusal) -> Topology {
+        var next = topology
+        guard let s = next.streams.firstIndex(where: { $0.name == change.stream }),
+            let p = next.streams[s].partitions.firstIndex(where: { $0.partition == change.partition })
+        else {
+            throw ISRChangeRefusal(
+                .unknownPartition, "stream \(change.stream) has no partition \(change.partition)")
+        }
+        let partition = next.streams[s].partitions[p]
+        guard partition.state == .online, partition.leader == change.leader, partition.epoch == change.epoch else {
+            throw ISRChangeRefusal(
+                .notLeader,
+                "\(change.leader) at epoch \(change.epoch) does not lead \(change.stream)/\(change.partition): "
+                    + "its leader is \(partition.leader ?? "none") at epoch \(partition.epoch) (\(partition.state.rawValue))")
+        }
+        guard change.isr.contains(change.leader), Set(change.isr).isSubset(of: partition.replicas),
+            Set(change.isr).count == change.isr.count
+        else {
+            throw ISRChangeRefusal(
+                .invalid,
+                "the in-sync set \(change.isr) must name the leader and only distinct replicas of \(partition.replicas)")
+        }
+        // Keep replica order, so the ISR reads the same wherever it is shown.
+        next.streams[s].partitions[p].isr = partition.replicas.filter(change.isr.contains)
+        publish(next)
+        return topology
+    }
+
     /// A stream of topologies: the current one at once, then every change. Ends when the consumer stops iterating.
     public func watch() -> AsyncStream<Topology> {
         let (stream, continuation) = AsyncStream<Topology>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -144,4 +177,26 @@ public actor LocalController {
         topology = next
         for continuation in watchers.values { continuation.yield(next) }
     }
+}
+
+/// Why the controller did not record an ISR change.
+public struct ISRChangeRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: Sendable, Hashable {
+        /// The stream or partition does not exist (404).
+        case unknownPartition
+        /// The sender does not lead the partition at that epoch, or the partition is not `Online` (409).
+        case notLeader
+        /// The set is malformed: no leader in it, or a node that is not a replica (400).
+        case invalid
+    }
+
+    public let reason: Reason
+    public let message: String
+
+    init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { message }
 }
