@@ -16,6 +16,7 @@ struct DataDirectory: Sendable {
     func replicaPath(stream: String, partition: Int) -> String { "\(path)/\(stream)/\(partition)" }
     static func logPath(replica: String) -> String { replica + "/log" }
     static func groupsPath(replica: String) -> String { replica + "/groups" }
+    static func highWatermarkPath(replica: String) -> String { replica + "/high-watermark" }
 
     /// The replicas whose logs exist on disk, sorted, for recovery at start.
     func existingReplicas() throws(ReplicaError) -> [(stream: String, partition: Int)] {

@@ -33,7 +33,10 @@ final class HostedReplicas: Sendable {
             state.replicas[Key(stream: replica.stream, partition: replica.partition)] = replica
             return state.draining
         }
-        if draining { replica.highWatermark.drain() }
+        if draining {
+            replica.highWatermark.drain()
+            replica.storedEnd.drain()
+        }
     }
 
     var topology: Topology? {
@@ -54,6 +57,9 @@ final class HostedReplicas: Sendable {
             state.draining = true
             return Array(state.replicas.values)
         }
-        for replica in replicas { replica.highWatermark.drain() }
+        for replica in replicas {
+            replica.highWatermark.drain()
+            replica.storedEnd.drain()
+        }
     }
 }

@@ -3,11 +3,13 @@ import Logging
 import SegmentLog
 
 /// One partition replica on this node: its segment log, its role at the newest epoch, its high watermark and, while
-/// it leads, the partition's consumer groups.
+/// it leads, its followers' progress (``ReplicationState``) and the partition's consumer groups; while it follows,
+/// the ``FollowerFetcher`` that copies the leader's log.
 ///
-/// An actor so role changes, appends and group leases are ordered against each other; the awaits inside (the log's
-/// group-committed append, the durable offset write) release it, so concurrent appends reach the log's writer
-/// together and share one write and one fdatasync. Reads wait on the ``HighWatermark``, not on the actor.
+/// An actor so role changes, appends, follower fetches and group leases are ordered against each other; the awaits
+/// inside (the log's group-committed append, the durable offset write, waiting for a commit) release it, so
+/// concurrent appends reach the log's writer together and share one write and one fdatasync. Long polls wait on an
+/// ``OffsetWatch``, not on the actor.
 actor PartitionReplica {
     /// Node-wide settings every replica shares.
     struct Configuration: Sendable {
@@ -17,14 +19,22 @@ actor PartitionReplica {
         var defaultNackBackoff: Duration = .seconds(1)
         /// The most bytes one consumer-group delivery reads (at least one whole batch is always delivered).
         var deliveryReadBytes = 1024 * 1024
+        /// A follower not caught up for this long leaves the ISR (DESIGN.md §6).
+        var replicaLagLimit: Duration = .seconds(10)
+        /// The longest an append waits for the in-sync replicas before it answers 503 (the batch may still commit).
+        var commitTimeout: Duration = .seconds(10)
     }
 
     nonisolated let stream: String
     nonisolated let partition: Int
     nonisolated let directory: String
-    nonisolated let highWatermark: HighWatermark
+    /// The first offset not committed yet: consumers read below it, appends are answered once it passes them.
+    nonisolated let highWatermark: OffsetWatch
+    /// The leader's stored log end: followers' fetches park on it until an append passes their offset.
+    nonisolated let storedEnd: OffsetWatch
 
     private let configuration: Configuration
+    private let link: ReplicaLink
     private let offsets: GroupOffsetStore
     private let now: @Sendable () -> ContinuousClock.Instant
     private var logger: Logger
@@ -34,10 +44,19 @@ actor PartitionReplica {
     private(set) var role: ReplicaRole
     /// Groups used since this replica last became leader; committed offsets load from disk on first use.
     private var groups: [String: GroupCursor] = [:]
+    /// The followers' progress while this replica leads; nil otherwise.
+    private var replication: ReplicationState?
+    /// Copies the leader's log while this replica follows one; nil otherwise.
+    private var fetcher: Task<Void, Never>?
+    /// The leader address the running fetcher uses, to restart it when the leader moves.
+    private var fetcherAddress: String?
+    /// The high watermark last written to the checkpoint file.
+    private var checkpointedHighWatermark: Int64
 
     private init(
         stream: String, partition: Int, directory: String, log: PartitionLog, settings: StreamSettings,
-        configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> ContinuousClock.Instant
+        configuration: Configuration, link: ReplicaLink, highWatermark checkpoint: Int64?, logger: Logger,
+        now: @escaping @Sendable () -> ContinuousClock.Instant
     ) {
         self.stream = stream
         self.partition = partition
@@ -45,11 +64,16 @@ actor PartitionReplica {
         self.log = log
         self.settings = settings
         self.configuration = configuration
+        self.link = link
         self.logger = logger
         self.now = now
         self.offsets = GroupOffsetStore(directory: DataDirectory.groupsPath(replica: directory))
-        // Until a topology says otherwise nobody may read: the high watermark starts at the log start.
-        self.highWatermark = HighWatermark(log.logStartOffset)
+        // Reads are served only by a leader, which takes its high watermark from the replication state; the
+        // checkpoint keeps what was known committed across a restart.
+        let start = min(max(checkpoint ?? log.logStartOffset, log.logStartOffset), log.logEndOffset)
+        self.highWatermark = OffsetWatch(start)
+        self.checkpointedHighWatermark = start
+        self.storedEnd = OffsetWatch(log.logEndOffset)
         self.role = .recovered(epoch: log.latestEpoch ?? 0)
     }
 
@@ -57,7 +81,7 @@ actor PartitionReplica {
     /// torn write). It starts ``ReplicaRole/Kind/unassigned``: only ``apply(_:)`` lets it serve.
     static func open(
         stream: String, partition: Int, directory: String, settings: StreamSettings, configuration: Configuration,
-        logger: Logger, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        link: ReplicaLink, logger: Logger, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) async throws(ReplicaError) -> PartitionReplica {
         var logger = logger
         logger[metadataKey: "stream"] = "\(stream)"
@@ -71,9 +95,10 @@ actor PartitionReplica {
                 "log.start": "\(log.logStartOffset)", "log.end": "\(log.logEndOffset)",
                 "epoch": "\(log.latestEpoch.map(String.init) ?? "none")",
             ])
+        let checkpoint = HighWatermarkCheckpoint(path: DataDirectory.highWatermarkPath(replica: directory))
         return PartitionReplica(
             stream: stream, partition: partition, directory: directory, log: log, settings: settings,
-            configuration: configuration, logger: logger, now: now)
+            configuration: configuration, link: link, highWatermark: checkpoint.read(), logger: logger, now: now)
     }
 
     private static func openLog(
@@ -90,8 +115,9 @@ actor PartitionReplica {
 
     // MARK: - Topology
 
-    /// Takes the role and settings the topology gives this replica. An assignment from an older epoch is ignored
-    /// (epochs only grow); a settings change reopens the log with them. Returns whether the role changed.
+    /// Takes the role, settings and replication record the topology gives this replica. An assignment from an older
+    /// epoch is ignored (epochs only grow); a settings change reopens the log with them. Returns whether the role
+    /// changed.
     @discardableResult
     func apply(_ assignment: ReplicaAssignment) async -> Bool {
         guard assignment.role.epoch >= role.epoch else {
@@ -102,25 +128,74 @@ actor PartitionReplica {
         }
         if let wanted = assignment.settings, wanted != settings { await reopen(with: wanted) }
         let previous = role
-        guard assignment.role != previous else { return false }
         role = assignment.role
-        if role.isLeader, !(previous.isLeader && previous.epoch == role.epoch) {
-            // At replicationFactor 1 the leader's log holds only what it stored under the stream's policy, so all
-            // of it is committed. Replication bounds this by the in-sync replicas instead.
-            highWatermark.advance(to: log.logEndOffset)
+        switch role.kind {
+        case .leader:
+            stopFetching()
+            lead(assignment, newTerm: !(previous.isLeader && previous.epoch == role.epoch))
+        case .follower:
+            replication = nil
+            follow(assignment, newTerm: previous.kind != .follower || previous.epoch != role.epoch)
+        case .unassigned:
+            replication = nil
+            stopFetching()
         }
+        guard role != previous else { return false }
         if previous.isLeader != role.isLeader || previous.epoch != role.epoch {
             // Leases are the leader's memory; a new term starts from the committed offsets on disk.
             groups.removeAll()
         }
+        // Appends waiting for a commit and long polls re-check whether they may still be answered.
         highWatermark.wakeAll()
+        storedEnd.wakeAll()
         logger.info(
             "Partition role changed",
             metadata: [
                 "epoch": "\(role.epoch)", "role": "\(role.kind.rawValue)", "leader": "\(role.leader ?? "none")",
                 "previous": "\(previous)", "high.watermark": "\(highWatermark.offset)",
+                "log.end": "\(log.logEndOffset)",
             ])
         return true
+    }
+
+    /// Leads at the assignment's epoch: a new term starts the followers' progress afresh, giving each the lag limit
+    /// to show up; the same term only takes the controller's new record (ISR, replicas, minimum).
+    private func lead(_ assignment: ReplicaAssignment, newTerm: Bool) {
+        let instant = now()
+        if newTerm || replication == nil {
+            let end = log.logEndOffset
+            storedEnd.reset(to: end)
+            replication = ReplicationState(
+                leader: role.leader ?? "", epoch: role.epoch, replicas: assignment.replicas, isr: assignment.isr,
+                minInSyncReplicas: assignment.minInSyncReplicas, leaderLogEnd: end,
+                highWatermark: highWatermark.offset, lagLimit: configuration.replicaLagLimit, now: instant)
+        } else {
+            replication!.record(
+                replicas: assignment.replicas, isr: assignment.isr, minInSyncReplicas: assignment.minInSyncReplicas,
+                at: instant)
+        }
+        highWatermark.advance(to: replication!.highWatermark)
+    }
+
+    /// Follows the assignment's leader: (re)starts the fetcher for a new term or a leader that moved.
+    private func follow(_ assignment: ReplicaAssignment, newTerm: Bool) {
+        guard newTerm || assignment.leaderAddress != fetcherAddress || fetcher == nil else { return }
+        stopFetching()
+        guard let leader = role.leader, let address = assignment.leaderAddress else {
+            logger.info("Following a partition with no reachable leader yet; waiting for the topology")
+            return
+        }
+        fetcherAddress = address
+        let fetcher = FollowerFetcher(
+            replica: self, stream: stream, partition: partition, epoch: role.epoch, leader: leader,
+            address: address, link: link, logger: logger)
+        self.fetcher = Task { await fetcher.run() }
+    }
+
+    private func stopFetching() {
+        fetcher?.cancel()
+        fetcher = nil
+        fetcherAddress = nil
     }
 
     private func reopen(with newSettings: StreamSettings) async {
@@ -148,11 +223,13 @@ actor PartitionReplica {
     // MARK: - Appends and reads
 
     /// Appends one producer batch as leader at `callerEpoch` and returns its offsets once it is committed: stored
-    /// under the stream's durability policy and below the high watermark. The log verifies the batch (header,
-    /// length, CRC) before writing anything, so a bad batch is refused whole.
+    /// under the stream's durability policy on the leader and every in-sync replica (the high watermark passed it).
+    /// The log verifies the batch (header, length, CRC) before writing anything, so a bad batch is refused whole.
+    /// Refused with 503 while fewer than `minInSyncReplicas` replicas are in sync.
     func append(_ batch: [UInt8], callerEpoch: Int32) async throws(ReplicaError) -> AppendResult {
         try role.admitLeaderRequest(callerEpoch: callerEpoch)
         let epoch = role.epoch
+        try checkMinimumInSync()
         let result: AppendResult
         do {
             result = try await log.append(batch, epoch: epoch)
@@ -160,9 +237,47 @@ actor PartitionReplica {
             throw refusal(error, epoch: epoch)
         }
         // The log completes appends in offset order, each after everything before it is stored: its end is the
-        // leader's durable end. With one replica that is the high watermark.
-        highWatermark.advance(to: result.nextOffset)
+        // leader's stored end, which followers may now fetch up to.
+        leaderStored(upTo: result.nextOffset, epoch: epoch)
+        try await waitForCommit(of: result, epoch: epoch)
         return result
+    }
+
+    private func checkMinimumInSync() throws(ReplicaError) {
+        guard let replication, !replication.hasMinimumInSync else { return }
+        throw .unavailable(
+            "partition \(partition) of stream \(stream) has \(replication.highWatermarkSet.count) in-sync "
+                + "replica\(replication.highWatermarkSet.count == 1 ? "" : "s") and needs minInSyncReplicas "
+                + "\(replication.minInSyncReplicas) to commit")
+    }
+
+    private func leaderStored(upTo end: Int64, epoch: Int32) {
+        guard role.isLeader, role.epoch == epoch, replication != nil else { return }
+        storedEnd.advance(to: end)
+        if replication!.leaderStored(upTo: end) { highWatermark.advance(to: replication!.highWatermark) }
+    }
+
+    /// Waits until the high watermark passes `result`, while this replica still leads at `epoch`. A leader that
+    /// was deposed meanwhile answers 421 (its successor may or may not hold the batch: the gateway retries there
+    /// under the same producer sequence, and the successor deduplicates); one that waited `commitTimeout` answers
+    /// 503 — the batch may still commit once enough replicas catch up.
+    private func waitForCommit(of result: AppendResult, epoch: Int32) async throws(ReplicaError) {
+        let deadline = now() + configuration.commitTimeout
+        while highWatermark.offset <= result.lastOffset {
+            guard role.isLeader, role.epoch == epoch else {
+                throw .notLeader(
+                    epoch: role.epoch, leader: role.leader,
+                    "leadership moved to epoch \(role.epoch) before offsets \(result.firstOffset)–\(result.lastOffset) "
+                        + "were committed")
+            }
+            let remaining = deadline - now()
+            guard remaining > .zero else {
+                throw .unavailable(
+                    "offsets \(result.firstOffset)–\(result.lastOffset) are stored on the leader but not yet on "
+                        + "enough in-sync replicas; they may still commit")
+            }
+            _ = await highWatermark.wait(untilAbove: result.lastOffset, timeout: min(remaining, .seconds(1)))
+        }
     }
 
     /// What a fetch returns: whole committed batches and the offsets the response headers report.
@@ -193,6 +308,130 @@ actor PartitionReplica {
         return FetchResult(
             bytes: read.bytes, highWatermark: bound, logStartOffset: read.logStartOffset,
             logEndOffset: read.logEndOffset)
+    }
+
+    // MARK: - Replication, leader side
+
+    /// A follower's fetch: records that `follower` holds everything below `offset` (which may commit batches), then
+    /// returns the leader's stored batches from `offset` — past the high watermark, up to the stored end — waiting
+    /// up to `wait` when there are none yet. The caller must be a replica of the partition at the leader's epoch.
+    func replicate(
+        to follower: String, from offset: Int64, maxBytes: Int, wait: Duration, callerEpoch: Int32
+    ) async throws(ReplicaError) -> FetchResult {
+        try role.admitLeaderRequest(callerEpoch: callerEpoch)
+        let epoch = role.epoch
+        guard replication?.followers[follower] != nil else {
+            throw .invalidRequest("\(follower) is not a follower of partition \(partition) of stream \(stream)")
+        }
+        try checkNotBelowStart(offset)
+        let end = storedEnd.offset
+        guard offset <= end else {
+            throw .divergent(
+                logEndOffset: end,
+                "offset \(offset) is past the leader's log end \(end): truncate to the leader's epoch end offsets first")
+        }
+        if replication!.followerFetched(follower, offset: offset, leaderLogEnd: end, at: now()) {
+            highWatermark.advance(to: replication!.highWatermark)
+        }
+        if offset >= end, wait > .zero {
+            _ = await storedEnd.wait(untilAbove: offset, timeout: wait)
+            guard role.isLeader, role.epoch == epoch else {
+                throw .notLeader(epoch: role.epoch, leader: role.leader, "leadership moved during the fetch")
+            }
+        }
+        let bound = storedEnd.offset
+        let read = try readCommitted(from: offset, maxBytes: maxBytes, bound: bound) { _ in false }
+        return FetchResult(
+            bytes: read.bytes, highWatermark: highWatermark.offset, logStartOffset: read.logStartOffset,
+            logEndOffset: bound)
+    }
+
+    /// Kafka's OffsetsForLeaderEpoch (KIP-101/279), answered by the leader: the largest epoch at or below `epoch`
+    /// in its log and where that epoch ends. Epoch -1 with the log start when the log has no such epoch: everything
+    /// the asking follower holds diverges.
+    func epochEnd(for epoch: Int32, callerEpoch: Int32) throws(ReplicaError) -> EpochEndOffset {
+        try role.admitLeaderRequest(callerEpoch: callerEpoch)
+        return log.endOffset(forEpoch: epoch) ?? EpochEndOffset(epoch: -1, endOffset: log.logStartOffset)
+    }
+
+    /// Checks the followers' lag and returns the ISR change the controller should record, if any. Called every
+    /// heartbeat by the node, which sends the change and applies the topology it gets back.
+    func proposedISRChange() -> ISRChange? {
+        guard role.isLeader, let leader = role.leader, replication != nil else { return nil }
+        if replication!.checkLag(at: now()) { highWatermark.advance(to: replication!.highWatermark) }
+        guard let isr = replication!.proposedISR else { return nil }
+        return ISRChange(stream: stream, partition: partition, leader: leader, epoch: role.epoch, isr: isr)
+    }
+
+    // MARK: - Replication, follower side
+
+    /// The follower's log as the fetcher of `epoch` needs it for truncation: its newest epoch and end.
+    func followerLog(epoch: Int32) throws(FollowerStop) -> (latestEpoch: Int32?, logStartOffset: Int64, logEndOffset: Int64) {
+        try checkFollowing(epoch)
+        return (log.latestEpoch, log.logStartOffset, log.logEndOffset)
+    }
+
+    /// The follower's own OffsetsForLeaderEpoch answer, to compare with the leader's.
+    func followerEpochEnd(for requested: Int32, epoch: Int32) throws(FollowerStop) -> EpochEndOffset? {
+        try checkFollowing(epoch)
+        return log.endOffset(forEpoch: requested)
+    }
+
+    /// Truncates the follower's log to `offset` (a divergence found with the leader's epoch end offsets), or, when
+    /// `restart` is set, empties it and restarts it at `offset` (the leader's log start lies past all of it).
+    func truncateAsFollower(to offset: Int64, restart: Bool = false, epoch: Int32) async throws(FollowerStop) {
+        try checkFollowing(epoch)
+        let before = log.logEndOffset
+        do {
+            if restart {
+                try await log.truncateFully(startingAt: offset)
+            } else {
+                try await log.truncate(to: offset)
+            }
+        } catch {
+            throw FollowerStop.failed("truncating the log to \(offset): \(error)")
+        }
+        let end = log.logEndOffset
+        if highWatermark.offset > end || restart { highWatermark.reset(to: restart ? offset : end) }
+        storedEnd.reset(to: end)
+        logger.info(
+            "Follower truncated its log to the leader's",
+            metadata: ["from": "\(before)", "to": "\(end)", "restart": "\(restart)", "epoch": "\(epoch)"])
+    }
+
+    /// Appends batches fetched from the leader as they are and moves the follower's high watermark to the
+    /// leader's, bounded by what it holds.
+    func appendAsFollower(_ batches: [UInt8], leaderHighWatermark: Int64, epoch: Int32) async throws(FollowerStop) {
+        try checkFollowing(epoch)
+        if !batches.isEmpty {
+            do {
+                _ = try await log.appendAsFollower(batches)
+            } catch let error as LogError where error.code == .nonContiguous {
+                throw FollowerStop.diverged(error.message)
+            } catch {
+                throw FollowerStop.failed("appending fetched batches: \(error)")
+            }
+            storedEnd.advance(to: log.logEndOffset)
+        }
+        highWatermark.advance(to: min(leaderHighWatermark, log.logEndOffset))
+    }
+
+    private func checkFollowing(_ epoch: Int32) throws(FollowerStop) {
+        guard role.kind == .follower, role.epoch == epoch else { throw .roleChanged }
+    }
+
+    /// Writes the high watermark to its checkpoint file when it moved since the last write, so a restarted replica
+    /// knows what was committed. Called every heartbeat and on close.
+    func checkpointHighWatermark() async {
+        let offset = highWatermark.offset
+        guard offset != checkpointedHighWatermark else { return }
+        let checkpoint = HighWatermarkCheckpoint(path: DataDirectory.highWatermarkPath(replica: directory))
+        do {
+            try await checkpoint.write(offset)
+            checkpointedHighWatermark = offset
+        } catch {
+            logger.warning("Writing the high-watermark checkpoint failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Whole batches from the one holding `offset`, below `bound`, at most `maxBytes` (at least one batch when one
@@ -350,7 +589,11 @@ actor PartitionReplica {
 
     /// Syncs and closes the log, leaving the clean-shutdown marker so the next open skips recovery.
     func close() async {
+        stopFetching()
+        replication = nil
         highWatermark.wakeAll()
+        storedEnd.wakeAll()
+        await checkpointHighWatermark()
         do {
             try await log.close()
         } catch let error as LogError where error.code == .closed {

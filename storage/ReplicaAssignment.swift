@@ -1,16 +1,23 @@
 import HadronCore
 import SegmentLog
 
-/// What the topology says about one partition for the replica on this node: its role at the current epoch and
-/// the stream settings its log must honour (nil when the topology no longer names the stream: keep the current).
+/// What the topology says about one partition for the replica on this node: its role at the current epoch, the
+/// stream settings its log must honour (nil when the topology no longer names the stream: keep the current), and
+/// the replication record — replicas, in-sync set, minimum, and where a follower finds its leader.
 struct ReplicaAssignment: Sendable, Hashable {
     var role: ReplicaRole
     var settings: StreamSettings?
+    /// The partition's replicas and the in-sync set the controller has on record.
+    var replicas: [String]
+    var isr: [String]
+    var minInSyncReplicas: Int
+    /// The leader's advertised `HOST:PORT`, which a follower fetches from; nil when the topology has none.
+    var leaderAddress: String?
 
     /// The assignment of `partition` of `stream` to `nodeID`: leader only while the partition is `Online` with
     /// this node as its leader; during `Electing` even the old leader stops taking writes, so the controller's
     /// next leader starts from a log nobody appends to behind its back.
-    init(stream: StreamTopology, partition: PartitionInfo, nodeID: String) {
+    init(stream: StreamTopology, partition: PartitionInfo, nodeID: String, nodes: [NodeInfo]) {
         let kind: ReplicaRole.Kind
         if !partition.replicas.contains(nodeID) {
             kind = .unassigned
@@ -21,11 +28,24 @@ struct ReplicaAssignment: Sendable, Hashable {
         }
         self.role = ReplicaRole(kind: kind, epoch: partition.epoch, leader: partition.leader)
         self.settings = StreamSettings(durability: stream.durability, retention: stream.retention)
+        self.replicas = partition.replicas
+        self.isr = partition.isr
+        self.minInSyncReplicas = stream.minInSyncReplicas
+        self.leaderAddress = partition.leader.flatMap { leader in nodes.first { $0.id == leader }?.address }
     }
 
-    init(role: ReplicaRole, settings: StreamSettings?) {
+    /// An assignment made directly (tests, and a replica the topology no longer names). Without a replica list the
+    /// leader is its partition's only replica.
+    init(
+        role: ReplicaRole, settings: StreamSettings?, replicas: [String]? = nil, isr: [String]? = nil,
+        minInSyncReplicas: Int = 1, leaderAddress: String? = nil
+    ) {
         self.role = role
         self.settings = settings
+        self.replicas = replicas ?? role.leader.map { [$0] } ?? []
+        self.isr = isr ?? self.replicas
+        self.minInSyncReplicas = minInSyncReplicas
+        self.leaderAddress = leaderAddress
     }
 }
 

@@ -4,7 +4,7 @@
 /// layer maps each kind to its status and problem members, and the replica itself stays free of HTTP.
 struct ReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Sendable, Hashable {
-        case notLeader, fenced, invalidRequest, offsetBelowStart, staleDelivery, unavailable, storageFailure
+        case notLeader, fenced, invalidRequest, offsetBelowStart, divergent, staleDelivery, unavailable, storageFailure
     }
 
     private let code: Code
@@ -16,14 +16,19 @@ struct ReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
     let leader: String?
     /// The first offset the log still holds, for ``isOffsetBelowStart``.
     let firstOffset: Int64?
+    /// The leader's log end, for ``isDivergent``.
+    let logEndOffset: Int64?
 
-    private init(_ code: Code, _ message: String, epoch: Int32? = nil, leader: String? = nil, firstOffset: Int64? = nil)
-    {
+    private init(
+        _ code: Code, _ message: String, epoch: Int32? = nil, leader: String? = nil, firstOffset: Int64? = nil,
+        logEndOffset: Int64? = nil
+    ) {
         self.code = code
         self.message = message
         self.epoch = epoch
         self.leader = leader
         self.firstOffset = firstOffset
+        self.logEndOffset = logEndOffset
     }
 
     /// This replica does not lead the partition at the caller's epoch (421): the caller refreshes its topology.
@@ -44,6 +49,12 @@ struct ReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
         ReplicaError(.offsetBelowStart, message, firstOffset: firstOffset)
     }
 
+    /// A follower fetched past the leader's log end (416 with `logEndOffset`): its log diverges from the leader's
+    /// and must be truncated by leader epochs first.
+    static func divergent(logEndOffset: Int64, _ message: String) -> ReplicaError {
+        ReplicaError(.divergent, message, logEndOffset: logEndOffset)
+    }
+
     /// An ack or nack for a delivery that is not the group's current lease (409).
     static func staleDelivery(_ message: String) -> ReplicaError { ReplicaError(.staleDelivery, message) }
 
@@ -57,6 +68,7 @@ struct ReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
     var isFenced: Bool { code == .fenced }
     var isInvalidRequest: Bool { code == .invalidRequest }
     var isOffsetBelowStart: Bool { code == .offsetBelowStart }
+    var isDivergent: Bool { code == .divergent }
     var isStaleDelivery: Bool { code == .staleDelivery }
     var isUnavailable: Bool { code == .unavailable }
     var isStorageFailure: Bool { code == .storageFailure }

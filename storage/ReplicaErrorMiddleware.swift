@@ -48,6 +48,10 @@ struct ReplicaErrorMiddleware: RouterMiddleware {
             return ProblemDetails(
                 .rangeNotSatisfiable, error.message, members: ["firstOffset": .integer(error.firstOffset ?? 0)])
         }
+        if error.isDivergent {
+            return ProblemDetails(
+                .rangeNotSatisfiable, error.message, members: ["logEndOffset": .integer(error.logEndOffset ?? 0)])
+        }
         if error.isInvalidRequest { return ProblemDetails(.badRequest, error.message) }
         if error.isStaleDelivery { return ProblemDetails(.conflict, error.message) }
         if error.isUnavailable {

@@ -29,6 +29,7 @@ struct StorageAPI: Sendable {
         partition.post("records") { request, context in try await append(request, context) }
         partition.get("records") { request, context in try await fetch(request, context) }
         partition.get("state") { _, context in try await state(context) }
+        partition.get("epochs/:epoch") { request, context in try await epochEnd(request, context) }
         partition.get("groups/:group") { request, context in try await committedOffset(request, context) }
         partition.post("groups/:group/lease") { request, context in try await lease(request, context) }
         partition.post("groups/:group/ack") { request, context in try await acknowledge(request, context) }
@@ -56,9 +57,19 @@ struct StorageAPI: Sendable {
         let maxBytes = try Self.integer("maxBytes", in: request, default: configuration.defaultFetchBytes, minimum: 1)
         let waitMilliseconds = try Self.integer("wait", in: request, default: Int64(0), minimum: 0)
         let wait = min(Duration.milliseconds(waitMilliseconds), configuration.maxFetchWait)
-        let result = try await replica.fetch(
-            from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes), wait: wait,
-            callerEpoch: try Self.epoch(request))
+        let result: PartitionReplica.FetchResult
+        if let follower = request.uri.queryParameters.get("replica") {
+            guard let epoch = try Self.epoch(request) else {
+                throw ProblemDetails(.badRequest, "a replication fetch must carry the hadron-epoch header")
+            }
+            result = try await replica.replicate(
+                to: follower, from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes), wait: wait,
+                callerEpoch: epoch)
+        } else {
+            result = try await replica.fetch(
+                from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes), wait: wait,
+                callerEpoch: try Self.epoch(request))
+        }
         var headers: HTTPFields = [.contentType: Self.recordBatchContentType]
         headers[.hadronHighWatermark] = String(result.highWatermark)
         headers[.hadronLogStartOffset] = String(result.logStartOffset)
@@ -72,6 +83,19 @@ struct StorageAPI: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return Self.json(ByteBuffer(bytes: try encoder.encode(status)))
+    }
+
+    /// `GET …/epochs/{epoch}`: the leader's OffsetsForLeaderEpoch answer for a follower's truncation.
+    private func epochEnd(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        guard let requested = context.parameters.get("epoch", as: Int32.self), requested >= 0 else {
+            throw ProblemDetails(.badRequest, "the epoch in the path must be a non-negative integer")
+        }
+        guard let epoch = try Self.epoch(request) else {
+            throw ProblemDetails(.badRequest, "an epoch query must carry the hadron-epoch header")
+        }
+        let answer = try await replica.epochEnd(for: requested, callerEpoch: epoch)
+        return Self.json("{\"epoch\":\(answer.epoch),\"endOffset\":\(answer.endOffset)}")
     }
 
     // MARK: - Consumer groups

@@ -29,6 +29,8 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
     private let dataDirectory: DataDirectory
     /// Serialises topology application: the heartbeat applies one topology at a time, tests apply directly.
     private let applier: TopologyApplier
+    /// How follower replicas reach their leaders.
+    private let link: ReplicaLink
 
     public init(configuration: StorageNodeConfiguration, topologySource: any StorageTopologySource, logger: Logger) {
         var logger = logger
@@ -37,9 +39,10 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
         self.topologySource = topologySource
         self.logger = logger
         self.dataDirectory = DataDirectory(path: configuration.dataDirectory)
+        self.link = ReplicaLink(nodeID: configuration.nodeID, client: InternalClient(logger: logger))
         self.applier = TopologyApplier(
             nodeID: configuration.nodeID, dataDirectory: dataDirectory, replicas: replicas,
-            replicaConfiguration: configuration.replicaConfiguration, logger: logger)
+            replicaConfiguration: configuration.replicaConfiguration, link: link, logger: logger)
     }
 
     public var description: String { "StorageNode(\(configuration.nodeID))" }
@@ -100,6 +103,7 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
         }
         bound.resolve(.failure(StorageNodeError.stopped))
         for replica in replicas.all { await replica.close() }
+        await link.client.shutdown()
         logger.info("Storage node stopped")
         try outcome.get()
     }
@@ -111,7 +115,7 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
             let replica = try await PartitionReplica.open(
                 stream: stream, partition: partition,
                 directory: dataDirectory.replicaPath(stream: stream, partition: partition), settings: .recovery,
-                configuration: configuration.replicaConfiguration, logger: logger)
+                configuration: configuration.replicaConfiguration, link: link, logger: logger)
             replicas.insert(replica)
         }
         logger.info(
@@ -134,6 +138,37 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
             return
         } catch {
             await applier.heartbeatFailed(error)
+            return
+        }
+        await reportISRChanges()
+        for replica in replicas.all { await replica.checkpointHighWatermark() }
+    }
+
+    /// Sends every ISR change this node's leaders want recorded and applies the topology the controller answers
+    /// with; a refusal (the leader was deposed meanwhile) or an unreachable controller leaves the record as it is,
+    /// and the next heartbeat asks again.
+    func reportISRChanges() async {
+        for replica in replicas.all {
+            guard let change = await replica.proposedISRChange() else { continue }
+            do {
+                let topology = try await topologySource.changeISR(change)
+                logger.info(
+                    "ISR change recorded",
+                    metadata: [
+                        "stream": "\(change.stream)", "partition.id": "\(change.partition)", "isr": "\(change.isr)",
+                        "epoch": "\(change.epoch)",
+                    ])
+                await applier.apply(topology)
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning(
+                    "ISR change not recorded",
+                    metadata: [
+                        "stream": "\(change.stream)", "partition.id": "\(change.partition)", "isr": "\(change.isr)",
+                        "error": "\(error)",
+                    ])
+            }
         }
     }
 

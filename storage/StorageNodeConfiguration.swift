@@ -29,6 +29,10 @@ public struct StorageNodeConfiguration: Sendable {
     public var maxFetchWait: Duration
     /// How long a nacked delivery waits when the nack names no backoff; doubles with each consecutive nack.
     public var defaultNackBackoff: Duration
+    /// A follower not caught up with its leader for this long leaves the ISR (DESIGN.md §6, default 10 s).
+    public var replicaLagLimit: Duration
+    /// The longest an append waits for the in-sync replicas before it answers 503.
+    public var commitTimeout: Duration
 
     public init(
         nodeID: String,
@@ -43,7 +47,9 @@ public struct StorageNodeConfiguration: Sendable {
         defaultFetchBytes: Int = 1024 * 1024,
         maxFetchBytes: Int = 16 * 1024 * 1024,
         maxFetchWait: Duration = .seconds(30),
-        defaultNackBackoff: Duration = .seconds(1)
+        defaultNackBackoff: Duration = .seconds(1),
+        replicaLagLimit: Duration = .seconds(10),
+        commitTimeout: Duration = .seconds(10)
     ) {
         self.nodeID = nodeID
         self.listen = listen
@@ -58,9 +64,13 @@ public struct StorageNodeConfiguration: Sendable {
         self.maxFetchBytes = maxFetchBytes
         self.maxFetchWait = maxFetchWait
         self.defaultNackBackoff = defaultNackBackoff
+        self.replicaLagLimit = replicaLagLimit
+        self.commitTimeout = commitTimeout
     }
 
     var replicaConfiguration: PartitionReplica.Configuration {
-        PartitionReplica.Configuration(segmentBytes: segmentBytes, defaultNackBackoff: defaultNackBackoff)
+        PartitionReplica.Configuration(
+            segmentBytes: segmentBytes, defaultNackBackoff: defaultNackBackoff, replicaLagLimit: replicaLagLimit,
+            commitTimeout: commitTimeout)
     }
 }

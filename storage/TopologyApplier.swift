@@ -11,6 +11,7 @@ actor TopologyApplier {
     private let dataDirectory: DataDirectory
     private let replicas: HostedReplicas
     private let replicaConfiguration: PartitionReplica.Configuration
+    private let link: ReplicaLink
     private let logger: Logger
     /// The version last applied without a failure; the same version again is skipped.
     private var appliedVersion: Int64?
@@ -18,8 +19,9 @@ actor TopologyApplier {
 
     init(
         nodeID: String, dataDirectory: DataDirectory, replicas: HostedReplicas,
-        replicaConfiguration: PartitionReplica.Configuration, logger: Logger
+        replicaConfiguration: PartitionReplica.Configuration, link: ReplicaLink, logger: Logger
     ) {
+        self.link = link
         self.nodeID = nodeID
         self.dataDirectory = dataDirectory
         self.replicas = replicas
@@ -43,13 +45,13 @@ actor TopologyApplier {
                 complete = false
                 continue
             }
-            await replica.apply(ReplicaAssignment(stream: stream, partition: partition, nodeID: nodeID))
+            await replica.apply(ReplicaAssignment(stream: stream, partition: partition, nodeID: nodeID, nodes: topology.nodes))
         }
         for replica in replicas.all
         where !assigned.contains(HostedReplicas.Key(stream: replica.stream, partition: replica.partition)) {
             if let stream = topology.stream(named: replica.stream), let partition = stream.partition(replica.partition)
             {
-                await replica.apply(ReplicaAssignment(stream: stream, partition: partition, nodeID: nodeID))
+                await replica.apply(ReplicaAssignment(stream: stream, partition: partition, nodeID: nodeID, nodes: topology.nodes))
             } else {
                 let role = await replica.role
                 await replica.apply(
@@ -74,7 +76,7 @@ actor TopologyApplier {
                 stream: stream.name, partition: partition.partition,
                 directory: dataDirectory.replicaPath(stream: stream.name, partition: partition.partition),
                 settings: StreamSettings(durability: stream.durability, retention: stream.retention),
-                configuration: replicaConfiguration, logger: logger)
+                configuration: replicaConfiguration, link: link, logger: logger)
             replicas.insert(replica)
             return replica
         } catch {

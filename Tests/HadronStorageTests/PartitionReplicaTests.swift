@@ -43,7 +43,7 @@ import Testing
         defer { directory.remove() }
         let replica = try await PartitionReplica.open(
             stream: "events", partition: 0, directory: directory.file("events/0"), settings: .recovery,
-            configuration: .init(), logger: quietLogger)
+            configuration: .init(), link: testLink, logger: quietLogger)
         let error = await #expect(throws: ReplicaError.self) {
             _ = try await replica.append(StorageTestBatch.events(1), callerEpoch: 0)
         }

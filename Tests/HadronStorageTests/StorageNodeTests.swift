@@ -187,6 +187,14 @@ final class TopologyFeed: Sendable {
 
     var lastHeartbeat: NodeHeartbeat? { state.withLock { $0.heartbeat } }
 
+    /// Changes the topology and bumps its version in one step, so a concurrent ISR change is never lost.
+    func update(_ change: (inout Topology) -> Void) {
+        state.withLock { state in
+            change(&state.topology)
+            state.topology.version += 1
+        }
+    }
+
     var source: HeartbeatTopologySource {
         HeartbeatTopologySource { _, heartbeat in
             self.state.withLock { state in

@@ -1,5 +1,6 @@
 import CloudEvents
 import HadronCore
+import HadronHTTP
 import HadronTestSupport
 import Logging
 import Synchronization
@@ -42,6 +43,9 @@ final class ManualClock: Sendable {
     func advance(by duration: Duration) { instant.withLock { $0 = $0 + duration } }
     var source: @Sendable () -> ContinuousClock.Instant { { self.now } }
 }
+
+/// The replication link of replicas driven directly: node `storage-0` with its own h2c client.
+let testLink = ReplicaLink(nodeID: "storage-0", client: InternalClient(logger: quietLogger))
 
 /// A logger that drops everything: tests assert outcomes, not log lines, and keep the output readable.
 let quietLogger = Logger(label: "hadron-storage-tests") { _ in SwiftLogNoOpLogHandler() }
@@ -90,7 +94,7 @@ func openLeaderReplica(
 ) async throws -> PartitionReplica {
     let replica = try await PartitionReplica.open(
         stream: "events", partition: 0, directory: directory.file("events/0"), settings: settings,
-        configuration: configuration, logger: quietLogger, now: clock.source)
+        configuration: configuration, link: testLink, logger: quietLogger, now: clock.source)
     await replica.apply(
         ReplicaAssignment(role: ReplicaRole(kind: .leader, epoch: epoch, leader: "storage-0"), settings: settings))
     return replica

@@ -3,9 +3,9 @@ import Testing
 @testable import HadronStorage
 
 /// The committed boundary and the long polls parked on it.
-@Suite struct HighWatermarkTests {
+@Suite struct OffsetWatchTests {
     @Test func advanceOnlyMovesForwardAndResumesPassedWaitersOnly() async throws {
-        let watermark = HighWatermark(5)
+        let watermark = OffsetWatch(5)
         #expect(watermark.advance(to: 3) == false)
         #expect(watermark.offset == 5)
 
@@ -20,18 +20,18 @@ import Testing
     }
 
     @Test func waitAboveTheCurrentOffsetReturnsAtOnce() async {
-        let watermark = HighWatermark(5)
+        let watermark = OffsetWatch(5)
         #expect(await watermark.wait(untilAbove: 4, timeout: .seconds(30)) == 5)
     }
 
     @Test func timeoutReturnsTheUnchangedOffset() async {
-        let watermark = HighWatermark(2)
+        let watermark = OffsetWatch(2)
         #expect(await watermark.wait(untilAbove: 2, timeout: .milliseconds(20)) == 2)
         #expect(watermark.waiterCount == 0)
     }
 
     @Test func cancellationAndDrainEndWaits() async throws {
-        let watermark = HighWatermark(0)
+        let watermark = OffsetWatch(0)
         let cancelled = Task { await watermark.wait(untilAbove: 0, timeout: .seconds(30)) }
         try await eventually("the wait is parked") { watermark.waiterCount == 1 }
         cancelled.cancel()

@@ -1,12 +1,12 @@
 import Synchronization
 
-/// The first offset of a partition replica that is not committed yet, and the readers waiting for it to move.
+/// An offset of a partition replica that only grows, and the long polls waiting for it to pass theirs.
 ///
-/// Reads only ever see offsets below it (DESIGN.md §6). At replicationFactor 1 the leader moves it to its log end
-/// once an append is stored under the stream's durability policy; replication moves it to the minimum over the
-/// in-sync replicas. Long-poll fetches park here and are resumed by the advance that passes their offset — no
-/// polling — so it is a lock-protected class that fetches read without hopping onto the replica's actor.
-final class HighWatermark: Sendable {
+/// A replica has two: its high watermark, the first offset not committed yet (consumers read only below it,
+/// DESIGN.md §6), and its log end, which followers' fetches wait on. Long polls park here and are resumed by the
+/// advance that passes their offset — no polling — so it is a lock-protected class that fetches read without
+/// hopping onto the replica's actor.
+final class OffsetWatch: Sendable {
     private struct Waiter {
         let offset: Int64
         let continuation: CheckedContinuation<Void, Never>
@@ -45,6 +45,13 @@ final class HighWatermark: Sendable {
         guard let resumed else { return false }
         for continuation in resumed { continuation.resume() }
         return true
+    }
+
+    /// Sets the offset to `offset` even when that is lower: a follower truncated its log below it (a new leader's
+    /// log ends earlier), and the offset must not claim what the log no longer holds.
+    func reset(to offset: Int64) {
+        state.withLock { $0.offset = offset }
+        wakeAll()
     }
 
     /// Resumes every waiter and makes later waits return at once: the node is shutting down and in-flight long

@@ -1,0 +1,157 @@
+import Foundation
+import HTTPTypes
+import HadronHTTP
+import Logging
+import NIOCore
+import SegmentLog
+
+/// How this node's follower replicas reach their leaders: the node's id, by which a leader tracks its followers,
+/// and the shared h2c client.
+struct ReplicaLink: Sendable {
+    let nodeID: String
+    let client: InternalClient
+    /// The most bytes one replication fetch asks for.
+    var fetchBytes = 8 * 1024 * 1024
+    /// How long a caught-up follower's fetch waits at the leader for new batches.
+    var fetchWait: Duration = .seconds(1)
+}
+
+/// Why a follower's fetch loop stops or starts over.
+enum FollowerStop: Error, Sendable {
+    /// The replica no longer follows at the fetcher's epoch: a newer fetcher (or none) takes over.
+    case roleChanged
+    /// The follower's log does not continue the leader's: truncate by leader epochs again.
+    case diverged(String)
+    /// The log failed; try again after a pause.
+    case failed(String)
+}
+
+/// Keeps a follower replica's log a byte-for-byte copy of its leader's at one epoch (DESIGN.md §6).
+///
+/// First it truncates whatever diverges, by leader epochs as Kafka's KIP-101/279 do: it asks the leader where its
+/// own newest epoch ends there, cuts its log at that offset (never at its own high watermark), and repeats with its
+/// next older epoch until both agree. Then it long-polls the leader's internal API from its log end and appends
+/// what it gets unchanged; each fetch tells the leader how far this replica has come, which is what commits
+/// batches. It runs until the replica's role changes (the replica cancels it) or the replica refuses its epoch.
+struct FollowerFetcher: Sendable {
+    let replica: PartitionReplica
+    let stream: String
+    let partition: Int
+    let epoch: Int32
+    let leader: String
+    let address: String
+    let link: ReplicaLink
+    let logger: Logger
+
+    private var path: String { "/internal/v1/streams/\(stream)/partitions/\(partition)" }
+
+    func run() async {
+        var backoff = Duration.milliseconds(20)
+        var reconciled = false
+        logger.info("Following the leader", metadata: ["leader": "\(leader)", "address": "\(address)", "epoch": "\(epoch)"])
+        while !Task.isCancelled {
+            do {
+                if !reconciled {
+                    try await truncateToLeader()
+                    reconciled = true
+                }
+                try await fetchOnce()
+                backoff = .milliseconds(20)
+                continue
+            } catch FollowerStop.roleChanged {
+                return
+            } catch FollowerStop.diverged(let reason) {
+                logger.info("Follower log diverges from the leader's; truncating again", metadata: ["reason": "\(reason)"])
+                reconciled = false
+                continue
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.debug("Replication fetch failed", metadata: ["leader": "\(leader)", "error": "\(error)"])
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(1))
+        }
+    }
+
+    // MARK: - Truncation (KIP-101/279)
+
+    private func truncateToLeader() async throws {
+        while true {
+            let mine = try await replica.followerLog(epoch: epoch)
+            guard let latest = mine.latestEpoch, mine.logEndOffset > mine.logStartOffset else { return }
+            let theirs = try await leaderEpochEnd(for: latest)
+            if theirs.epoch < 0 {
+                // The leader holds no epoch at or below ours: nothing here is in its log.
+                try await replica.truncateAsFollower(to: theirs.endOffset, restart: true, epoch: epoch)
+                return
+            }
+            if theirs.epoch == latest {
+                if theirs.endOffset < mine.logEndOffset {
+                    try await replica.truncateAsFollower(to: theirs.endOffset, epoch: epoch)
+                }
+                return
+            }
+            // The leader never had our newest epoch: everything from our first epoch above its answer diverges, and
+            // within its epoch we keep only what it has. Then compare again from the epoch we are left with.
+            let ours = try await replica.followerEpochEnd(for: theirs.epoch, epoch: epoch)
+            let target: Int64
+            if let ours {
+                target = ours.epoch == theirs.epoch ? min(ours.endOffset, theirs.endOffset) : ours.endOffset
+            } else {
+                target = mine.logStartOffset
+            }
+            try await replica.truncateAsFollower(to: min(target, mine.logEndOffset), epoch: epoch)
+        }
+    }
+
+    private func leaderEpochEnd(for requested: Int32) async throws -> EpochEndOffset {
+        let response = try await send(InternalRequest(method: .get, path: "\(path)/epochs/\(requested)"))
+        guard response.status == .ok else { throw refusal(response) }
+        struct Answer: Decodable {
+            var epoch: Int32
+            var endOffset: Int64
+        }
+        let answer = try JSONDecoder().decode(Answer.self, from: Data(response.body.readableBytesView))
+        return EpochEndOffset(epoch: answer.epoch, endOffset: answer.endOffset)
+    }
+
+    // MARK: - Fetching
+
+    private func fetchOnce() async throws {
+        let mine = try await replica.followerLog(epoch: epoch)
+        let waitMilliseconds = link.fetchWait.components.seconds * 1000
+            + link.fetchWait.components.attoseconds / 1_000_000_000_000_000
+        let query =
+            "offset=\(mine.logEndOffset)&maxBytes=\(link.fetchBytes)&wait=\(waitMilliseconds)&replica=\(link.nodeID)"
+        let response = try await send(
+            InternalRequest(method: .get, path: "\(path)/records?\(query)"), extraTimeout: link.fetchWait)
+        switch response.status.code {
+        case 200:
+            let highWatermark = response.headerFields[.hadronHighWatermark].flatMap { Int64($0) } ?? 0
+            try await replica.appendAsFollower(
+                Array(response.body.readableBytesView), leaderHighWatermark: highWatermark, epoch: epoch)
+        case 416:
+            if case .integer(let start)? = ProblemDetails.member("firstOffset", in: response.body) {
+                // Retention deleted what we would fetch next: start over at the leader's log start.
+                try await replica.truncateAsFollower(to: start, restart: true, epoch: epoch)
+            } else {
+                throw FollowerStop.diverged(ProblemDetails.detail(in: response.body) ?? "fetch past the leader's end")
+            }
+        default:
+            throw refusal(response)
+        }
+    }
+
+    private func send(_ request: InternalRequest, extraTimeout: Duration = .zero) async throws -> InternalResponse {
+        var request = request
+        request.headerFields[HTTPField.Name("hadron-epoch")!] = String(epoch)
+        return try await link.client.execute(request, to: address, timeout: .seconds(5) + extraTimeout)
+    }
+
+    private func refusal(_ response: InternalResponse) -> any Error {
+        FollowerStop.failed(
+            "the leader answered \(response.status.code): "
+                + (ProblemDetails.detail(in: response.body) ?? String(buffer: response.body)))
+    }
+}
