@@ -64,8 +64,14 @@ struct LeaderClient: Sendable {
                         method: method, path: "/internal/v1/streams/\(stream)/partitions/\(partition)\(suffix)",
                         headerFields: fields, body: body)
                     do {
-                        let response = try await client.execute(
-                            request, to: address, timeout: requestTimeout + extraTimeout)
+                        let answer = try await execute(
+                            request, to: address, timeout: requestTimeout + extraTimeout,
+                            abandonWhenMoved: policy.retriesAfterPossibleProcessing,
+                            stream: stream, partition: partition, route: route, generation: generation)
+                        guard let response = answer else {
+                            reason = "leadership of the partition moved while the request was in flight"
+                            continue
+                        }
                         switch response.status.code {
                         case 421:
                             reason = "node \(route.leader ?? address) is no longer its leader"
@@ -114,6 +120,33 @@ struct LeaderClient: Sendable {
             // A new topology usually names the new leader: retry as soon as one arrives, or after the backoff.
             await view.waitForChange(after: generation, timeout: min(backoff, remaining))
             backoff = min(backoff * 2, .milliseconds(500))
+        }
+    }
+
+    /// Sends `request`; when `abandonWhenMoved` is set and the topology moves the partition to another leader or
+    /// epoch while it is in flight, cancels it and returns nil so the caller tries the new leader at once. A leader
+    /// that stopped answering (suspended, partitioned) would otherwise hold the request for the whole time limit.
+    /// Only requests that may be sent twice are abandoned: reads, and appends the leader deduplicates.
+    private func execute(
+        _ request: InternalRequest, to address: String, timeout: Duration, abandonWhenMoved: Bool, stream: String,
+        partition: Int, route: TopologyView.PartitionRoute, generation: UInt64
+    ) async throws -> InternalResponse? {
+        guard abandonWhenMoved else { return try await client.execute(request, to: address, timeout: timeout) }
+        return try await withThrowingTaskGroup(of: InternalResponse?.self) { group in
+            group.addTask { try await client.execute(request, to: address, timeout: timeout) }
+            group.addTask {
+                var seen = generation
+                while !Task.isCancelled {
+                    await view.waitForChange(after: seen, timeout: timeout)
+                    guard let snapshot = view.snapshot, snapshot.generation > seen else { continue }
+                    seen = snapshot.generation
+                    let now = snapshot.streams[stream]?.partition(partition)
+                    if now?.leader != route.leader || now?.epoch != route.epoch { return nil }
+                }
+                throw CancellationError()
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
     }
 
