@@ -66,6 +66,11 @@ public final class PartitionLog: Sendable {
     public var sizeInBytes: Int64 { shared.state.withLock { $0.segments.reduce(0) { $0 + $1.size } } }
     /// Base offsets of the segments, oldest first; the last is the active segment.
     public var segmentBaseOffsets: [Int64] { shared.state.withLock { $0.segments.map(\.baseOffset) } }
+    /// Each segment's base offset and size in bytes, oldest first, read together: enough to find where the newest
+    /// N bytes of the log begin.
+    public var segmentSizes: [(baseOffset: Int64, bytes: Int64)] {
+        shared.state.withLock { $0.segments.map { ($0.baseOffset, $0.size) } }
+    }
 
     /// Kafka's OffsetsForLeaderEpoch for follower truncation (KIP-101/279): the largest epoch at or below
     /// `epoch` and the start offset of the next larger epoch (the log end offset for the latest). Nil when the log
