@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "HadronEndToEndTests",
             dependencies: [
-                "HadronTestSupport", "HadronHTTP", "HadronCore", "CloudEvents",
+                "HadronTestSupport", "HadronHTTP", "HadronCore", "CloudEvents", "SegmentLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

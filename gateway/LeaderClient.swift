@@ -27,7 +27,7 @@ struct LeaderClient: Sendable {
         /// "take writes", "serve reads": completes the 503 detail.
         var purpose: String
         /// Whether a request the leader may already have processed is sent again: yes for reads, which are
-        /// idempotent; no for appends and acknowledgements.
+        /// idempotent, and appends, which the leader deduplicates by producer sequence; no for acknowledgements.
         var retriesAfterPossibleProcessing: Bool
     }
 
@@ -87,8 +87,8 @@ struct LeaderClient: Sendable {
                         if Task.isCancelled {
                             throw ProblemDetails(.serviceUnavailable, "the request was cancelled")
                         }
-                        // Sending an append again after the leader may have stored it would commit it twice
-                        // (deduplication by producer sequence is not there yet): the client decides instead.
+                        // A request that cannot be sent twice safely (a group acknowledgement) is not resent after
+                        // the leader may have processed it: the client decides instead.
                         if !policy.retriesAfterPossibleProcessing, InternalClientError.mayHaveBeenProcessed(error) {
                             throw ProblemDetails(
                                 .serviceUnavailable,
@@ -159,10 +159,13 @@ struct LeaderClient: Sendable {
 }
 
 extension LeaderClient.RetryPolicy {
+    /// Appends are sent again after an answer was lost: the batch keeps its producer id, epoch and sequence, and
+    /// the leader (or its successor, which replicated the producer state with the log) answers a batch it already
+    /// holds with the original offsets instead of storing it twice.
     static func writes(window: Duration) -> Self {
         .init(
             window: window, retriesUnavailable: true, conflictIsFencing: true, purpose: "take writes",
-            retriesAfterPossibleProcessing: false)
+            retriesAfterPossibleProcessing: true)
     }
 
     static func reads(window: Duration) -> Self {

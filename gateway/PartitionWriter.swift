@@ -157,9 +157,11 @@ actor PartitionWriter {
             guard response.status == .ok else {
                 let detail = ProblemDetails.detail(in: response.body) ?? "status \(response.status.code)"
                 let message = "the leader of partition \(partition) refused the batch: \(detail)"
-                // A 5xx is storage trouble worth a retry; a 4xx means the gateway built a bad batch.
+                // A 5xx is storage trouble worth a retry, and so is 422 (the leader's producer state disagrees with
+                // this writer's sequence; the writer starts a new producer epoch). Another 4xx means the gateway
+                // built a bad batch.
                 return .failed(
-                    response.status.kind == .serverError
+                    response.status.kind == .serverError || response.status == .unprocessableContent
                         ? ProblemDetails(.serviceUnavailable, message, headers: [.retryAfter: "1"])
                         : ProblemDetails(.internalServerError, message))
             }

@@ -52,11 +52,18 @@ actor PartitionReplica {
     private var fetcherAddress: String?
     /// The high watermark last written to the checkpoint file.
     private var checkpointedHighWatermark: Int64
+    /// Idempotent producers' recent batches, so a retried batch is committed once (Kafka's idempotent producer).
+    /// Rebuilt from the log's tail whenever the log changes under it (open, reopen, truncation).
+    private var producers: ProducerStateTable
+    /// Bumped with every rebuild: an append that was in flight across one must not record into the new table.
+    private var producersGeneration = 0
+    /// How much of a log's tail a rebuild of ``producers`` reads.
+    private static let producerScanBytes = 16 * 1024 * 1024
 
     private init(
         stream: String, partition: Int, directory: String, log: PartitionLog, settings: StreamSettings,
-        configuration: Configuration, link: ReplicaLink, highWatermark checkpoint: Int64?, logger: Logger,
-        now: @escaping @Sendable () -> ContinuousClock.Instant
+        configuration: Configuration, link: ReplicaLink, highWatermark checkpoint: Int64?,
+        producers: ProducerStateTable, logger: Logger, now: @escaping @Sendable () -> ContinuousClock.Instant
     ) {
         self.stream = stream
         self.partition = partition
@@ -75,6 +82,7 @@ actor PartitionReplica {
         self.checkpointedHighWatermark = start
         self.storedEnd = OffsetWatch(log.logEndOffset)
         self.role = .recovered(epoch: log.latestEpoch ?? 0)
+        self.producers = producers
     }
 
     /// Opens the replica in `directory`, creating it or recovering its log (SegmentLog validates the tail and cuts a
@@ -96,9 +104,31 @@ actor PartitionReplica {
                 "epoch": "\(log.latestEpoch.map(String.init) ?? "none")",
             ])
         let checkpoint = HighWatermarkCheckpoint(path: DataDirectory.highWatermarkPath(replica: directory))
+        let producers = try rebuildProducers(from: log)
         return PartitionReplica(
             stream: stream, partition: partition, directory: directory, log: log, settings: settings,
-            configuration: configuration, link: link, highWatermark: checkpoint.read(), logger: logger, now: now)
+            configuration: configuration, link: link, highWatermark: checkpoint.read(), producers: producers,
+            logger: logger, now: now)
+    }
+
+    private static func rebuildProducers(from log: PartitionLog) throws(ReplicaError) -> ProducerStateTable {
+        do {
+            return try ProducerStateTable.rebuild(from: log, maxScanBytes: producerScanBytes)
+        } catch {
+            throw refusal(error, epoch: log.latestEpoch ?? 0)
+        }
+    }
+
+    /// Rebuilds ``producers`` after the log changed under it; a failure leaves an empty table, which accepts any
+    /// producer (deduplication is lost for batches older than the failure, nothing is refused).
+    private func resetProducers() {
+        producersGeneration += 1
+        do {
+            producers = try Self.rebuildProducers(from: log)
+        } catch {
+            producers = ProducerStateTable()
+            logger.warning("Rebuilding the producer state failed", metadata: ["error": "\(error)"])
+        }
     }
 
     private static func openLog(
@@ -214,6 +244,7 @@ actor PartitionReplica {
             log = try await Self.openLog(
                 directory: directory, settings: newSettings, configuration: configuration, logger: logger)
             settings = newSettings
+            resetProducers()
         } catch {
             // The log stays closed (requests answer 503) and the next topology tries again.
             logger.error("Reopening the log failed", metadata: ["error": "\(error)"])
@@ -230,11 +261,45 @@ actor PartitionReplica {
         try role.admitLeaderRequest(callerEpoch: callerEpoch)
         let epoch = role.epoch
         try checkMinimumInSync()
+        let header: RecordBatchHeader
+        do {
+            header = try batch.withUnsafeBytes { raw throws(RecordBatchError) in try RecordBatchHeader(parsing: raw) }
+        } catch {
+            throw .invalidRequest("the record batch header: \(error)")
+        }
+        let producerBatch = ProducerBatch(header)
+        switch producers.admit(producerBatch) {
+        case .append:
+            break
+        case .duplicate(let first, let last):
+            // A retry of a batch already in the log (the answer to the first attempt was lost, or it was sent to
+            // the previous leader and replicated here): answer with its offsets once it is committed.
+            let result = AppendResult(firstOffset: first, lastOffset: last)
+            try await waitForCommit(of: result, epoch: epoch)
+            return result
+        case .inFlight:
+            throw .unavailable(
+                "producer \(header.producerId) has a batch being written to partition \(partition); retry when it is")
+        case .outOfOrder(let expected):
+            throw .outOfSequence(
+                "producer \(header.producerId) sent sequence \(header.baseSequence), expected \(expected): "
+                    + "an earlier batch is missing; nothing was stored")
+        case .staleProducerEpoch(let current):
+            throw .outOfSequence(
+                "producer \(header.producerId) epoch \(header.producerEpoch) is older than its epoch \(current) here")
+        }
+        let generation = producersGeneration
         let result: AppendResult
         do {
             result = try await log.append(batch, epoch: epoch)
         } catch {
+            if generation == producersGeneration { producers.abandon(producerBatch) }
             throw refusal(error, epoch: epoch)
+        }
+        if generation == producersGeneration {
+            var stored = header
+            stored.baseOffset = result.firstOffset
+            producers.record(stored)
         }
         // The log completes appends in offset order, each after everything before it is stored: its end is the
         // leader's stored end, which followers may now fetch up to.
@@ -391,6 +456,7 @@ actor PartitionReplica {
         } catch {
             throw FollowerStop.failed("truncating the log to \(offset): \(error)")
         }
+        resetProducers()
         let end = log.logEndOffset
         if highWatermark.offset > end || restart { highWatermark.reset(to: restart ? offset : end) }
         storedEnd.reset(to: end)
@@ -410,6 +476,12 @@ actor PartitionReplica {
                 throw FollowerStop.diverged(error.message)
             } catch {
                 throw FollowerStop.failed("appending fetched batches: \(error)")
+            }
+            do {
+                try producers.record(batchesIn: batches)
+            } catch {
+                // The log verified these batches just now, so this cannot fail; start the table over if it does.
+                resetProducers()
             }
             storedEnd.advance(to: log.logEndOffset)
         }

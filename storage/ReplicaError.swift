@@ -4,7 +4,8 @@
 /// layer maps each kind to its status and problem members, and the replica itself stays free of HTTP.
 struct ReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Sendable, Hashable {
-        case notLeader, fenced, invalidRequest, offsetBelowStart, divergent, staleDelivery, unavailable, storageFailure
+        case notLeader, fenced, invalidRequest, outOfSequence, offsetBelowStart, divergent, staleDelivery, unavailable,
+            storageFailure
     }
 
     private let code: Code
@@ -44,6 +45,10 @@ struct ReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The request itself is wrong (400): a batch that fails verification, a bad parameter. Nothing was stored.
     static func invalidRequest(_ message: String) -> ReplicaError { ReplicaError(.invalidRequest, message) }
 
+    /// An idempotent producer's batch does not follow its previous one (a missing sequence, an older producer
+    /// epoch): 422, nothing was stored. The gateway starts a new producer epoch and the client may retry.
+    static func outOfSequence(_ message: String) -> ReplicaError { ReplicaError(.outOfSequence, message) }
+
     /// The offset was deleted by retention (416).
     static func offsetBelowStart(firstOffset: Int64, _ message: String) -> ReplicaError {
         ReplicaError(.offsetBelowStart, message, firstOffset: firstOffset)
@@ -69,6 +74,7 @@ struct ReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
     var isInvalidRequest: Bool { code == .invalidRequest }
     var isOffsetBelowStart: Bool { code == .offsetBelowStart }
     var isDivergent: Bool { code == .divergent }
+    var isOutOfSequence: Bool { code == .outOfSequence }
     var isStaleDelivery: Bool { code == .staleDelivery }
     var isUnavailable: Bool { code == .unavailable }
     var isStorageFailure: Bool { code == .storageFailure }

@@ -53,6 +53,7 @@ struct ReplicaErrorMiddleware: RouterMiddleware {
                 .rangeNotSatisfiable, error.message, members: ["logEndOffset": .integer(error.logEndOffset ?? 0)])
         }
         if error.isInvalidRequest { return ProblemDetails(.badRequest, error.message) }
+        if error.isOutOfSequence { return ProblemDetails(.unprocessableContent, error.message) }
         if error.isStaleDelivery { return ProblemDetails(.conflict, error.message) }
         if error.isUnavailable {
             return ProblemDetails(.serviceUnavailable, error.message, headers: [.retryAfter: "1"])

@@ -37,7 +37,8 @@ func runPublishBenchmarks() async throws {
     } else {
         print("BENCH nginx skipped: nginx not found (Debian package nginx-light)")
     }
-    try await bench.measureHadron(hadron, against: ceiling)
+    let batchRate = try await bench.measureHadron(hadron, against: ceiling)
+    try await bench.measureReplicated(hadron, singleReplicaBatchRate: batchRate)
 }
 
 struct PublishBench: Sendable {
@@ -140,23 +141,26 @@ struct PublishBench: Sendable {
 
     // MARK: - Hadron
 
-    func measureHadron(_ hadron: String, against ceiling: Ceiling) async throws {
+    /// The replicationFactor 1 figures, returning the batched publish rate (events/s) when it was measured.
+    func measureHadron(_ hadron: String, against ceiling: Ceiling) async throws -> Double? {
         guard tools.wrk != nil || tools.h2load != nil else {
             print("BENCH publish skipped: neither wrk nor h2load found (Debian packages wrk, nghttp2-client)")
-            return
+            return nil
         }
         let cluster = HadronCluster(executable: hadron, directory: directory)
         defer { cluster.kill() }
         do {
-            try await measure(cluster, against: ceiling)
+            let batch = try await measure(cluster, against: ceiling)
+            await cluster.closeClient()
+            return batch
         } catch {
             await cluster.closeClient()
             throw error
         }
-        await cluster.closeClient()
     }
 
-    private func measure(_ cluster: HadronCluster, against ceiling: Ceiling) async throws {
+    private func measure(_ cluster: HadronCluster, against ceiling: Ceiling) async throws -> Double? {
+        var batchRate: Double?
         let gateway = try await cluster.start()
         let idle = try PublishBench.residentMiB(pid: gateway.pid)
         try await cluster.checkPublishing()
@@ -190,7 +194,8 @@ struct PublishBench: Sendable {
         if let wrk = tools.wrk {
             _ = try await WrkRun.run(wrk, script: batchScript, url: url, seconds: 2, in: directory)
             let run = try await WrkRun.run(wrk, script: batchScript, url: url, seconds: Self.seconds, in: directory)
-            BenchReport.line("publish.batch", run.successRate * Double(Self.batchEvents), "events/s")
+            batchRate = run.successRate * Double(Self.batchEvents)
+            BenchReport.line("publish.batch", batchRate!, "events/s")
         } else {
             print("BENCH publish.batch skipped: wrk not found (Debian package wrk)")
         }
@@ -203,6 +208,7 @@ struct PublishBench: Sendable {
         rss.stop()
         BenchReport.line("gateway.rss.idle", idle, "MiB")
         BenchReport.line("gateway.rss.load", await rss.maximum(), "MiB")
+        return batchRate
     }
 
     // MARK: - Request shapes
@@ -344,25 +350,33 @@ final class HadronCluster: Sendable {
 
     var gatewayAddress: String { address.withLock { $0 } }
 
-    /// Starts the three processes and returns the gateway once `/readyz` answers 200.
-    func start() async throws -> ChildProcess {
-        let resources = directory + "/streams.yaml"
+    /// Starts the controller, `storageNodes` storage nodes and the gateway, and returns the gateway once `/readyz`
+    /// answers 200. At replicationFactor 1 the stream syncs every batch (`fsync: always`); above it, the stream's
+    /// default `replicated` durability applies (DESIGN.md §7) with minInSyncReplicas 2.
+    func start(storageNodes: Int = 1, replicationFactor: Int = 1) async throws -> ChildProcess {
+        let resources = directory + "/streams-rf\(replicationFactor).yaml"
+        let spec =
+            replicationFactor == 1
+            ? "{partitions: 3, replicationFactor: 1, fsync: always}"
+            : "{partitions: 3, replicationFactor: \(replicationFactor), minInSyncReplicas: 2}"
         try """
         apiVersion: hadron.dev/v1alpha1
         kind: Stream
         metadata: {name: events}
-        spec: {partitions: 3, replicationFactor: 1, fsync: always}
+        spec: \(spec)
 
         """.write(toFile: resources, atomically: true, encoding: .utf8)
         let controller = try launch("controller", ["controller", "-f", resources, "--listen", "127.0.0.1:0"])
         let controllerURL = "http://" + (try await controller.listeningAddress(role: "controller"))
-        let storage = try launch(
-            "storage",
-            [
-                "storage", "--node-id", "storage-0", "--listen", "127.0.0.1:0", "--data-dir", directory + "/data",
-                "--controller", controllerURL,
-            ])
-        _ = try await storage.listeningAddress(role: "storage")
+        for index in 0..<storageNodes {
+            let storage = try launch(
+                "storage-\(index)",
+                [
+                    "storage", "--node-id", "storage-\(index)", "--listen", "127.0.0.1:0", "--data-dir",
+                    directory + "/data-rf\(replicationFactor)/storage-\(index)", "--controller", controllerURL,
+                ])
+            _ = try await storage.listeningAddress(role: "storage")
+        }
         let gateway = try launch("gateway", ["gateway", "--listen", "127.0.0.1:0", "--controller", controllerURL])
         let gatewayAddress = try await gateway.listeningAddress(role: "gateway")
         address.withLock { $0 = gatewayAddress }

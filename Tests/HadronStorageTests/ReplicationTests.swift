@@ -1,3 +1,4 @@
+import CloudEvents
 import HTTPTypes
 import HadronCore
 import HadronHTTP
@@ -131,6 +132,39 @@ import Testing
             + StorageTestBatch.stamped(third, baseOffset: 5, epoch: 3)
         #expect(logs["storage-0"] == expected)
         #expect(logs["storage-1"] == expected, "the follower truncated its epoch-2 batch and copied the leader")
+    }
+
+    /// Kafka's idempotent producer: a batch sent again (its answer was lost) is committed once — by the same
+    /// leader, and by the next one, which holds the producer state because it holds the log.
+    @Test func aRetriedBatchCommitsOnceOnTheLeaderAndItsSuccessor() async throws {
+        var cluster = try await ReplicatedCluster.start(nodes: 2)
+        defer { cluster.remove() }
+        func batch(sequence: Int32, count: Int, tag: String) -> [UInt8] {
+            let events = (0..<count).map { index in
+                CloudEvent(id: "\(tag)-\(index)", source: URIReference(unchecked: "/dedup"), type: "t")
+            }
+            return RecordBatchEncoder(producerId: 7, producerEpoch: 0, baseSequence: sequence)
+                .encode(events, receiveTime: 1_700_000_000_000)
+        }
+        var leader = try await cluster.lead(epoch: 1, leader: "storage-0", isr: cluster.ids, minimum: 1)
+        let first = batch(sequence: 0, count: 3, tag: "a")
+        for _ in 0..<2 {
+            let response = try await leader.append(first, partition: 0, epoch: 1)
+            #expect(String(buffer: response.body) == #"{"baseOffset":0,"lastOffset":2}"#)
+        }
+        #expect(try await leader.state(partition: 0)["logEndOffset"] as? Int == 3)
+        try await eventually("storage-1 replicated it") { try await cluster.report(of: "storage-1")?.logEndOffset == 3 }
+
+        leader = try await cluster.lead(epoch: 2, leader: "storage-1", isr: cluster.ids, minimum: 1)
+        let retried = try await leader.append(first, partition: 0, epoch: 2)
+        #expect(String(buffer: retried.body) == #"{"baseOffset":0,"lastOffset":2}"#)
+        let next = try await leader.append(batch(sequence: 3, count: 2, tag: "b"), partition: 0, epoch: 2)
+        #expect(String(buffer: next.body) == #"{"baseOffset":3,"lastOffset":4}"#)
+        let gap = try await leader.append(batch(sequence: 9, count: 1, tag: "c"), partition: 0, epoch: 2)
+        #expect(gap.status == .unprocessableContent)
+        #expect(ProblemDetails.detail(in: gap.body)?.contains("expected 5") == true)
+        #expect(try await leader.state(partition: 0)["logEndOffset"] as? Int == 5)
+        try await cluster.stopAll()
     }
 
     @Test func aFollowerRefusesClientsAndTheLeaderRefusesStaleReplicationEpochs() async throws {

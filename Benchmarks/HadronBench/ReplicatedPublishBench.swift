@@ -1,0 +1,85 @@
+import Foundation
+
+/// The replication figures for `make bench` (issue #5): the same publish load against a replicationFactor 3
+/// stream on three storage processes, compared with the replicationFactor 1 figures of the same run.
+///
+/// - `publish.batch.rf3`: batched publish (100 events per request) and its ratio to `publish.batch`.
+/// - `publish.single.rf3`: single events as fast as 64 connections go — the maximum load.
+/// - `publish.single.rf3.halfload.p99`: single events at half that rate, paced by `h2load --rps`, with the 99th
+///   percentile latency computed from h2load's per-request log.
+extension PublishBench {
+    func measureReplicated(_ hadron: String, singleReplicaBatchRate: Double?) async throws {
+        guard let wrk = tools.wrk else {
+            print("BENCH publish.rf3 skipped: wrk not found (Debian package wrk)")
+            return
+        }
+        let cluster = HadronCluster(executable: hadron, directory: directory)
+        defer { cluster.kill() }
+        do {
+            _ = try await cluster.start(storageNodes: 3, replicationFactor: 3)
+            try await cluster.checkPublishing()
+            let url = "http://\(cluster.gatewayAddress)/v1/streams/events"
+
+            _ = try await WrkRun.run(wrk, script: batchScript, url: url, seconds: 2, in: directory)
+            let batch = try await WrkRun.run(wrk, script: batchScript, url: url, seconds: Self.seconds, in: directory)
+            let batchRate = batch.successRate * Double(Self.batchEvents)
+            BenchReport.line("publish.batch.rf3", batchRate, "events/s")
+            if let singleReplicaBatchRate, singleReplicaBatchRate > 0 {
+                BenchReport.ratio("publish.batch.rf3", batchRate / singleReplicaBatchRate, vs: "publish.batch")
+            }
+
+            _ = try await WrkRun.run(wrk, script: singleScript, url: url, seconds: 2, in: directory)
+            let single = try await WrkRun.run(wrk, script: singleScript, url: url, seconds: Self.seconds, in: directory)
+            BenchReport.line("publish.single.rf3", single.successRate, "req/s")
+            if let p99 = single.p99 { BenchReport.line("publish.single.rf3.p99", p99 * 1000, "ms") }
+
+            if let h2load = tools.h2load {
+                let clients = 16
+                let perClient = max(1, Int(single.successRate / 2 / Double(clients)))
+                let paced = try await H2LoadRun.runPaced(
+                    h2load, url: url, body: singleBody, headers: Self.singleHeaders, seconds: Self.seconds,
+                    clients: clients, requestsPerSecondPerClient: perClient, in: directory)
+                BenchReport.line("publish.single.rf3.halfload", paced.run.successRate, "req/s")
+                if let p99 = paced.p99 {
+                    BenchReport.line("publish.single.rf3.halfload.p99", p99 * 1000, "ms")
+                }
+            } else {
+                print("BENCH publish.single.rf3.halfload skipped: h2load not found (Debian package nghttp2-client)")
+            }
+        } catch {
+            await cluster.closeClient()
+            throw error
+        }
+        await cluster.closeClient()
+    }
+}
+
+extension H2LoadRun {
+    /// A paced run: `clients` connections, each sending `requestsPerSecondPerClient` requests per second, one at a
+    /// time; the p99 comes from h2load's per-request log (2xx responses only), in seconds.
+    static func runPaced(
+        _ h2load: String, url: String, body: String, headers: [String], seconds: Int, clients: Int,
+        requestsPerSecondPerClient: Int, in directory: String
+    ) async throws -> (run: H2LoadRun, p99: Double?) {
+        let log = directory + "/h2load-paced.log"
+        var arguments = [
+            "-t", "1", "-c", "\(clients)", "-m", "1", "--rps", "\(requestsPerSecondPerClient)", "-D", "\(seconds)",
+            "--warm-up-time", "1", "-d", body, "--log-file", log,
+        ]
+        for header in headers { arguments += ["-H", header] }
+        arguments.append(url)
+        let output = try await ToolProcess.run(h2load, arguments, timeout: .seconds(Int64(seconds) + 30), in: directory)
+        let run = try parse(output)
+        // Each line: request start (µs since the epoch), status, duration (µs), tab-separated.
+        let lines = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n") ?? []
+        let durations = lines.compactMap { line -> Double? in
+            let fields = line.split(separator: "\t")
+            guard fields.count >= 3, let status = Int(fields[1]), (200..<300).contains(status),
+                let micros = Double(fields[2])
+            else { return nil }
+            return micros / 1_000_000
+        }.sorted()
+        let p99 = durations.isEmpty ? nil : durations[min(durations.count - 1, Int(Double(durations.count) * 0.99))]
+        return (run, p99)
+    }
+}
