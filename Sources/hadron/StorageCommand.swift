@@ -28,6 +28,11 @@ struct StorageCommand: AsyncParsableCommand {
     @Option(help: "Address gateways and followers reach; default: listen address, bound port (HADRON_ADVERTISE).")
     var advertise: String = HadronEnvironment.value(forFlag: "advertise", default: "")
 
+    @Option(
+        name: .customLong("replica-lag-limit"),
+        help: "Seconds a follower may stay behind its leader before it leaves the ISR (HADRON_REPLICA_LAG_LIMIT).")
+    var replicaLagLimit: Double = Double(HadronEnvironment.value(forFlag: "replica-lag-limit", default: "10")) ?? .nan
+
     func validate() throws {
         guard !nodeID.isEmpty else { throw ValidationError("--node-id (or HADRON_NODE_ID) is required") }
         do { try DNSName.validateLabel(nodeID) } catch {
@@ -40,6 +45,9 @@ struct StorageCommand: AsyncParsableCommand {
         guard ControllerTopologySource.isValidURL(controller) else {
             throw ValidationError("--controller must be http://HOST:PORT, got \(controller)")
         }
+        guard replicaLagLimit.isFinite, replicaLagLimit > 0 else {
+            throw ValidationError("--replica-lag-limit must be a positive number of seconds")
+        }
         if !advertise.isEmpty, (ServerAddress(advertise)?.port ?? 0) == 0 {
             throw ValidationError("--advertise must be HOST:PORT with a port other than 0, got \(advertise)")
         }
@@ -51,7 +59,7 @@ struct StorageCommand: AsyncParsableCommand {
         let source = try ControllerTopologySource(controllerURL: controller, client: client)
         let configuration = StorageNodeConfiguration(
             nodeID: nodeID, listen: ServerAddress(listen)!, advertise: ServerAddress(advertise),
-            dataDirectory: dataDirectory)
+            dataDirectory: dataDirectory, replicaLagLimit: .seconds(replicaLagLimit))
         let node = StorageNode(configuration: configuration, topologySource: source, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
