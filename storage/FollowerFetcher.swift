@@ -14,6 +14,8 @@ struct ReplicaLink: Sendable {
     var fetchBytes = 8 * 1024 * 1024
     /// How long a caught-up follower's fetch waits at the leader for new batches.
     var fetchWait: Duration = .seconds(1)
+    /// How often a follower copies the leader's committed consumer-group offsets.
+    var groupSyncInterval: Duration = .seconds(1)
 }
 
 /// Why a follower's fetch loop stops or starts over.
@@ -32,7 +34,9 @@ enum FollowerStop: Error, Sendable {
 /// own newest epoch ends there, cuts its log at that offset (never at its own high watermark), and repeats with its
 /// next older epoch until both agree. Then it long-polls the leader's internal API from its log end and appends
 /// what it gets unchanged; each fetch tells the leader how far this replica has come, which is what commits
-/// batches. It runs until the replica's role changes (the replica cancels it) or the replica refuses its epoch.
+/// batches. About every second it also copies the leader's committed consumer-group offsets, so that a follower
+/// elected leader resumes each group close to where it was (at most that second of acknowledgements is redelivered).
+/// It runs until the replica's role changes (the replica cancels it) or the replica refuses its epoch.
 struct FollowerFetcher: Sendable {
     let replica: PartitionReplica
     let stream: String
@@ -48,6 +52,7 @@ struct FollowerFetcher: Sendable {
     func run() async {
         var backoff = Duration.milliseconds(20)
         var reconciled = false
+        var groupsSynced: ContinuousClock.Instant?
         logger.info("Following the leader", metadata: ["leader": "\(leader)", "address": "\(address)", "epoch": "\(epoch)"])
         while !Task.isCancelled {
             do {
@@ -56,6 +61,10 @@ struct FollowerFetcher: Sendable {
                     reconciled = true
                 }
                 try await fetchOnce()
+                if groupsSynced.map({ ContinuousClock.now - $0 >= link.groupSyncInterval }) ?? true {
+                    try await copyGroupOffsets()
+                    groupsSynced = .now
+                }
                 backoff = .milliseconds(20)
                 continue
             } catch FollowerStop.roleChanged {
@@ -114,6 +123,16 @@ struct FollowerFetcher: Sendable {
         }
         let answer = try JSONDecoder().decode(Answer.self, from: Data(response.body.readableBytesView))
         return EpochEndOffset(epoch: answer.epoch, endOffset: answer.endOffset)
+    }
+
+    // MARK: - Consumer-group offsets
+
+    private func copyGroupOffsets() async throws {
+        let response = try await send(InternalRequest(method: .get, path: "\(path)/groups"))
+        guard response.status == .ok else { throw refusal(response) }
+        struct Answer: Decodable { var groups: [String: Int64] }
+        let answer = try JSONDecoder().decode(Answer.self, from: Data(response.body.readableBytesView))
+        try await replica.adoptCommittedOffsets(answer.groups, epoch: epoch)
     }
 
     // MARK: - Fetching

@@ -37,6 +37,24 @@ struct GroupOffsetStore: Sendable {
         return try result.get()
     }
 
+    /// Every group's committed offset on this replica, for followers that keep a copy (a group file that does not
+    /// decode is skipped: it is being replaced, or damaged, and its next write repairs it).
+    func all() async throws(ReplicaError) -> [String: Int64] {
+        let directory = directory
+        let suffix = Self.suffix
+        return try await DurableFile.run(on: threadPool) { () throws(ReplicaError) -> [String: Int64] in
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [:] }
+            var offsets: [String: Int64] = [:]
+            for name in names where name.hasSuffix(suffix) {
+                guard let data = DurableFile.read(directory + "/" + name),
+                    let record = try? JSONDecoder().decode(Record.self, from: Data(data)), record.committedOffset >= 0
+                else { continue }
+                offsets[record.group] = record.committedOffset
+            }
+            return offsets
+        }.get()
+    }
+
     /// Makes `offset` the group's committed offset, durably, before returning.
     func store(_ offset: Int64, for group: String) async throws(ReplicaError) {
         let path = try path(for: group)

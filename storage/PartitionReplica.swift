@@ -632,6 +632,31 @@ actor PartitionReplica {
         return groups[group]!.committedOffset
     }
 
+    /// Every group's durable committed offset, for followers that keep a copy (leader only).
+    func committedOffsets(callerEpoch: Int32) async throws(ReplicaError) -> [String: Int64] {
+        try role.admitLeaderRequest(callerEpoch: callerEpoch)
+        return try await offsets.all()
+    }
+
+    /// Takes the leader's committed group offsets where they are ahead of this follower's, durably, so that a
+    /// follower elected leader resumes every group close to where it was instead of from its own stale offsets.
+    func adoptCommittedOffsets(_ leaders: [String: Int64], epoch: Int32) async throws(FollowerStop) {
+        try checkFollowing(epoch)
+        let mine: [String: Int64]
+        do {
+            mine = try await offsets.all()
+        } catch {
+            throw FollowerStop.failed("reading the group offsets: \(error)")
+        }
+        for (group, offset) in leaders where offset > (mine[group] ?? -1) {
+            do {
+                try await offsets.store(offset, for: group)
+            } catch {
+                throw FollowerStop.failed("storing the offset of group \(group): \(error)")
+            }
+        }
+    }
+
     /// Makes sure `groups[group]` exists, reading the committed offset from disk the first time.
     private func loadCursor(_ group: String) async throws(ReplicaError) {
         if groups[group] != nil { return }

@@ -30,6 +30,7 @@ struct StorageAPI: Sendable {
         partition.get("records") { request, context in try await fetch(request, context) }
         partition.get("state") { _, context in try await state(context) }
         partition.get("epochs/:epoch") { request, context in try await epochEnd(request, context) }
+        partition.get("groups") { request, context in try await committedOffsets(request, context) }
         partition.get("groups/:group") { request, context in try await committedOffset(request, context) }
         partition.post("groups/:group/lease") { request, context in try await lease(request, context) }
         partition.post("groups/:group/ack") { request, context in try await acknowledge(request, context) }
@@ -156,6 +157,18 @@ struct StorageAPI: Sendable {
             group: group, delivery: body.delivery, backoff: body.backoffMs.map { .milliseconds($0) },
             callerEpoch: try Self.epoch(request))
         return Response(status: .noContent)
+    }
+
+    /// `GET …/groups`: every group's committed offset, for followers that keep a copy.
+    private func committedOffsets(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let replica = try replica(context)
+        guard let epoch = try Self.epoch(request) else {
+            throw ProblemDetails(.badRequest, "a group offsets query must carry the hadron-epoch header")
+        }
+        let offsets = try await replica.committedOffsets(callerEpoch: epoch)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Self.json(ByteBuffer(bytes: try encoder.encode(["groups": offsets])))
     }
 
     private func committedOffset(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

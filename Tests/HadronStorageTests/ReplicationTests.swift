@@ -167,6 +167,31 @@ import Testing
         try await cluster.stopAll()
     }
 
+    /// Followers copy the leader's committed group offsets, so the next leader resumes a group where it was.
+    @Test func theNextLeaderResumesConsumerGroupsWhereTheyWere() async throws {
+        var cluster = try await ReplicatedCluster.start(nodes: 2)
+        defer { cluster.remove() }
+        var leader = try await cluster.lead(epoch: 1, leader: "storage-0", isr: cluster.ids, minimum: 1)
+        #expect(try await leader.append(StorageTestBatch.events(5), partition: 0, epoch: 1).status == .ok)
+        let lease = try await leader.send(
+            .post, "/internal/v1/streams/events/partitions/0/groups/billing/lease", json: #"{"max":3}"#)
+        let delivery = try #require(lease.headerFields[HTTPField.Name("hadron-delivery")!])
+        let ack = try await leader.send(
+            .post, "/internal/v1/streams/events/partitions/0/groups/billing/ack", json: #"{"delivery":"\#(delivery)"}"#)
+        #expect(ack.status == .noContent)
+        let copy = GroupOffsetStore(directory: cluster.directory.file("storage-1/events/0/groups"))
+        try await eventually("the follower copied the committed offset") {
+            try await copy.committedOffset(of: "billing") == 3
+        }
+
+        leader = try await cluster.lead(epoch: 2, leader: "storage-1", isr: cluster.ids, minimum: 1)
+        let resumed = try await leader.send(
+            .post, "/internal/v1/streams/events/partitions/0/groups/billing/lease", json: #"{"max":10}"#)
+        #expect(resumed.headerFields[HTTPField.Name("hadron-first-offset")!] == "3")
+        #expect(resumed.headerFields[HTTPField.Name("hadron-last-offset")!] == "4")
+        try await cluster.stopAll()
+    }
+
     @Test func aFollowerRefusesClientsAndTheLeaderRefusesStaleReplicationEpochs() async throws {
         var cluster = try await ReplicatedCluster.start(nodes: 2)
         defer { cluster.remove() }
