@@ -156,7 +156,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "HadronCore"], swiftSettings: strict),
-        .testTarget(name: "HadronControlTests", dependencies: ["HadronControl", "HadronCore"], swiftSettings: strict),
+        .testTarget(
+            name: "HadronControlTests",
+            dependencies: [
+                "HadronControl", "HadronCore", "HadronHTTP", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "HadronCoreTests", dependencies: ["HadronCore", "CloudEvents", "HadronTestSupport"], swiftSettings: strict
         ),
