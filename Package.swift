@@ -50,7 +50,7 @@ let package = Package(
             dependencies: ["HadronCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .target(name: "Placement", swiftSettings: strict),
+        .target(name: "Placement", dependencies: ["HadronCore"], swiftSettings: strict),
         // HTTP plumbing the tiers share: HTTP/1.1 + h2c serving, the h2c client between tiers, problem+json.
         .target(
             name: "HadronHTTP",
@@ -155,8 +155,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "PlacementTests", dependencies: ["Placement"], swiftSettings: strict),
-        .testTarget(name: "HadronControlTests", dependencies: ["HadronControl", "HadronCore"], swiftSettings: strict),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement", "HadronCore"], swiftSettings: strict),
+        .testTarget(
+            name: "HadronControlTests",
+            dependencies: [
+                "HadronControl", "HadronCore", "HadronHTTP", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "HadronCoreTests", dependencies: ["HadronCore", "CloudEvents", "HadronTestSupport"], swiftSettings: strict
         ),

@@ -49,8 +49,31 @@ public enum ResourceLoader {
             var retention: Retention?
             var selector: Selector?
             var storage: Storage?
+            var uncleanLeaderElection: Flag?
 
             init() {}
+        }
+        /// A field that must be a YAML boolean. Anything else decodes too, so that the error can name the resource
+        /// and the field instead of a decoder's coding path.
+        enum Flag: Decodable {
+            case value(Bool)
+            case invalid(String)
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let value = try? container.decode(Bool.self) {
+                    self = .value(value)
+                } else {
+                    self = .invalid((try? container.decode(String.self)).map { "\"\($0)\"" } ?? "a non-scalar value")
+                }
+            }
+
+            func value(field: String, of resource: String) throws(ResourceError) -> Bool {
+                switch self {
+                case .value(let value): return value
+                case .invalid(let text): throw ResourceError("\(resource): \(field) must be true or false, got \(text)")
+                }
+            }
         }
         var apiVersion: String
         var kind: String
@@ -89,7 +112,9 @@ public enum ResourceLoader {
                 let stream = StreamResource(
                     name: metadata.name, cluster: spec.cluster, partitions: partitions,
                     replicationFactor: spec.replicationFactor ?? 1, minInSyncReplicas: spec.minInSyncReplicas,
-                    durability: durability, retention: retention, nodeSelector: spec.selector?.matchLabels ?? [:])
+                    durability: durability, retention: retention, nodeSelector: spec.selector?.matchLabels ?? [:],
+                    uncleanLeaderElection: try spec.uncleanLeaderElection?.value(
+                        field: "spec.uncleanLeaderElection", of: "Stream \(metadata.name)") ?? false)
                 try stream.validate()
                 return .stream(stream)
             default:

@@ -31,11 +31,14 @@ public struct StreamResource: Sendable, Hashable {
     public var retention: RetentionSpec
     /// `selector.matchLabels`: which storage nodes may host the stream.
     public var nodeSelector: [String: String]
+    /// `uncleanLeaderElection`: when no in-sync replica survives, elect the most advanced live replica anyway,
+    /// trading committed events it lacks for availability (DESIGN.md §6). Off unless the stream opts in.
+    public var uncleanLeaderElection: Bool
 
     public init(
         name: String, cluster: String? = nil, partitions: Int, replicationFactor: Int = 1,
         minInSyncReplicas: Int? = nil, durability: Durability? = nil, retention: RetentionSpec = .init(),
-        nodeSelector: [String: String] = [:]
+        nodeSelector: [String: String] = [:], uncleanLeaderElection: Bool = false
     ) {
         self.name = name
         self.cluster = cluster
@@ -45,6 +48,7 @@ public struct StreamResource: Sendable, Hashable {
         self.durability = durability ?? (replicationFactor > 1 ? .replicated : .always)
         self.retention = retention
         self.nodeSelector = nodeSelector
+        self.uncleanLeaderElection = uncleanLeaderElection
     }
 
     /// Checks the rules a CRD schema cannot express; the message says what to change.

@@ -20,11 +20,13 @@ struct DevCommand: AsyncParsableCommand {
         commandName: "dev",
         abstract: "Run Hadron on this machine in one process: controller, storage and gateway.")
 
-    @Option(name: .shortAndLong, help: "YAML with Stream resources; without it, a stream `events` with 3 partitions.")
+    @Option(
+        name: .shortAndLong,
+        help: "YAML with Stream resources; without it, a stream `events` with 3 partitions on up to 3 replicas.")
     var file: String = HadronEnvironment.value(forFlag: "file", default: "")
 
     @Option(name: .customLong("storage-nodes"), help: "How many storage nodes to run (HADRON_STORAGE_NODES).")
-    var storageNodes: Int = Int(HadronEnvironment.value(forFlag: "storage-nodes", default: "1")) ?? 1
+    var storageNodes: Int = Int(HadronEnvironment.value(forFlag: "storage-nodes", default: "3")) ?? 3
 
     @Option(name: .customLong("data-dir"), help: "Where the data lives (HADRON_DATA_DIR).")
     var dataDirectory: String = HadronEnvironment.value(forFlag: "data-dir", default: "./.hadron")
@@ -32,15 +34,28 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "The gateway's port on 127.0.0.1; 0 picks a free one (HADRON_PORT).")
     var port: Int = Int(HadronEnvironment.value(forFlag: "port", default: "8080")) ?? 8080
 
+    @OptionGroup var liveness: LivenessOptions
+
     func validate() throws {
         guard (1...32).contains(storageNodes) else { throw ValidationError("--storage-nodes must be 1 to 32") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        _ = try liveness.timeout()
+    }
+
+    /// The stream `hadron dev` runs without `-f`: replicated on as many nodes as run, up to 3, and committed once 2
+    /// of them hold an event — Kafka's usual production setting, so failover can be tried locally. With one node it
+    /// is the unreplicated stream it always was.
+    static func defaultStream(storageNodes: Int) -> StreamResource {
+        let replicationFactor = min(3, storageNodes)
+        return StreamResource(
+            name: "events", partitions: 3, replicationFactor: replicationFactor,
+            minInSyncReplicas: min(2, replicationFactor))
     }
 
     func run() async throws {
         let logger = CommandLogging.logger(label: "hadron.dev")
         let streams =
-            file.isEmpty ? [StreamResource(name: "events", partitions: 3)] : try ResourceFile.streams(at: file)
+            file.isEmpty ? [Self.defaultStream(storageNodes: storageNodes)] : try ResourceFile.streams(at: file)
         for stream in streams where stream.replicationFactor > storageNodes {
             throw ValidationError(
                 "stream \(stream.name) has replicationFactor \(stream.replicationFactor) but only \(storageNodes) "
@@ -49,7 +64,7 @@ struct DevCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let controller = LocalController(streams: streams)
+        let controller = LocalController(streams: streams, livenessTimeout: try liveness.timeout(), logger: logger)
         let heartbeats = HeartbeatTopologySource { nodeID, heartbeat in
             await controller.heartbeat(nodeID: nodeID, heartbeat)
         } changeISR: { change in

@@ -103,6 +103,25 @@ import Testing
         #expect(stream.nodeSelector == ["zone": "eu-1a"])
     }
 
+    @Test func uncleanLeaderElectionIsOffUnlessTheStreamOptsIn() throws {
+        let yaml = """
+            apiVersion: hadron.dev/v1alpha1
+            kind: Stream
+            metadata: {name: careful}
+            spec: {partitions: 1}
+            ---
+            apiVersion: hadron.dev/v1alpha1
+            kind: Stream
+            metadata: {name: available}
+            spec: {partitions: 1, uncleanLeaderElection: true}
+            """
+        let streams = try ResourceLoader.load(yaml: yaml).compactMap { resource -> StreamResource? in
+            if case .stream(let stream) = resource { return stream }
+            return nil
+        }
+        #expect(streams.map(\.uncleanLeaderElection) == [false, true])
+    }
+
     @Test(arguments: [
         ("kind: Stream\napiVersion: hadron.dev/v1alpha1\nmetadata: {name: s}\nspec: {}", "spec.partitions is required"),
         ("kind: Stream\napiVersion: hadron.dev/v1alpha1\nmetadata: {name: S_1}\nspec: {partitions: 1}", "Stream name"),
@@ -111,6 +130,18 @@ import Testing
         ("kind: Stream\napiVersion: hadron.dev/v1alpha1\nmetadata: {name: s}\nspec: {partitions: 1, retention: {maxAge: 7d}}", "maxAge"),
         ("kind: Widget\napiVersion: hadron.dev/v1alpha1\nmetadata: {name: w}", "not supported"),
         ("kind: Stream\napiVersion: hadron.dev/v1alpha1\nmetadata: {name: s}\nspec: {partitions: many}", "spec.partitions"),
+        (
+            "kind: Stream\napiVersion: hadron.dev/v1alpha1\nmetadata: {name: s}\nspec: {partitions: 1, uncleanLeaderElection: maybe}",
+            "Stream s: spec.uncleanLeaderElection must be true or false, got \"maybe\""
+        ),
+        (
+            "kind: Stream\napiVersion: hadron.dev/v1alpha1\nmetadata: {name: s}\nspec: {partitions: 1, uncleanLeaderElection: 'true'}",
+            "spec.uncleanLeaderElection must be true or false"
+        ),
+        (
+            "kind: Stream\napiVersion: hadron.dev/v1alpha1\nmetadata: {name: s}\nspec: {partitions: 1, uncleanLeaderElection: [true]}",
+            "spec.uncleanLeaderElection must be true or false"
+        ),
     ])
     func explainsWhatIsWrong(_ yaml: String, _ fragment: String) {
         do {

@@ -1,9 +1,13 @@
 public import HadronCore
+public import Logging
 import Placement
 
 /// The control plane without Kubernetes (DESIGN.md §8): it holds the declared streams, learns storage nodes from
 /// their heartbeats, places partitions with ``ReplicaPlacement`` and publishes the resulting ``Topology`` to every
 /// watcher. The Kubernetes operator makes the same decisions from CRs; this is the one-process equivalent.
+///
+/// It also fails over (DESIGN.md §6): a partition whose leader stops sending heartbeats gets a new leader from its
+/// in-sync replicas by ``LeaderElection``, and a silent follower leaves the ISR.
 public actor LocalController {
     private struct NodeRecord {
         var address: String
@@ -13,11 +17,16 @@ public actor LocalController {
 
     private let streams: [StreamResource]
     private let clock = ContinuousClock()
-    /// A node that has not sent a heartbeat for this long is reported not ready.
+    /// A node that has not sent a heartbeat for this long is reported not ready, and loses leadership and its ISR
+    /// places.
     private let livenessTimeout: Duration
+    private let logger: Logger
     private var nodes: [String: NodeRecord] = [:]
     /// The newest leader epoch any replica reported per partition: new epochs are assigned above it.
     private var recordedEpochs: [Key: Int32] = [:]
+    /// Each replica's last report per partition: how far its log has come, for unclean election and for placing again
+    /// what a restarted controller forgot.
+    private var replicaReports: [Key: [String: ReplicaReport]] = [:]
 
     private struct Key: Hashable {
         let stream: String
@@ -31,9 +40,14 @@ public actor LocalController {
     private var watchers: [Int: AsyncStream<Topology>.Continuation] = [:]
     private var nextWatcher = 0
 
-    public init(streams: [StreamResource], livenessTimeout: Duration = .seconds(3)) {
+    /// `logger` defaults to discarding, for tests; the commands pass theirs.
+    public init(
+        streams: [StreamResource], livenessTimeout: Duration = .seconds(3),
+        logger: Logger = Logger(label: "hadron.controller", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.streams = streams
         self.livenessTimeout = livenessTimeout
+        self.logger = logger
         self.topology = Topology(
             version: 1,
             streams: streams.map { stream in
@@ -47,14 +61,16 @@ public actor LocalController {
             })
     }
 
-    /// The current topology.
-    public func current() -> Topology { refreshLiveness() ?? topology }
+    /// The current topology, with liveness evaluated now.
+    public func current() -> Topology {
+        reconcileLiveness()
+        return topology
+    }
 
-    /// Records a node's heartbeat (registering it on the first), places any partition that can now be placed, and
-    /// returns the topology the node should follow.
+    /// Records a node's heartbeat (registering it on the first), places any partition that can now be placed, fails
+    /// over what the liveness of nodes calls for, and returns the topology the node should follow.
     public func heartbeat(nodeID: String, _ heartbeat: NodeHeartbeat) -> Topology {
         var next = topology
-        let isNew = nodes[nodeID] == nil || nodes[nodeID]?.address != heartbeat.address
         nodes[nodeID] = NodeRecord(
             address: heartbeat.address, labels: heartbeat.labels ?? nodes[nodeID]?.labels ?? [:],
             lastHeartbeat: clock.now)
@@ -62,12 +78,12 @@ public actor LocalController {
             NodeInfo(id: id, address: nodes[id]!.address, ready: isAlive(nodes[id]!))
         }
         for report in heartbeat.partitions {
-            if let epoch = report.leaderEpoch {
-                let key = Key(report.stream, report.partition)
-                recordedEpochs[key] = max(recordedEpochs[key] ?? 0, epoch)
-            }
+            let key = Key(report.stream, report.partition)
+            replicaReports[key, default: [:]][nodeID] = report
+            if let epoch = report.leaderEpoch { recordedEpochs[key] = max(recordedEpochs[key] ?? 0, epoch) }
         }
-        if isNew { placeUnplacedPartitions(in: &next) }
+        // Every heartbeat, not only a new node's: a node that comes back alive can complete a placement too.
+        placeUnplacedPartitions(in: &next)
         for report in heartbeat.partitions {
             guard let s = next.streams.firstIndex(where: { $0.name == report.stream }),
                 let p = next.streams[s].partitions.firstIndex(where: { $0.partition == report.partition })
@@ -84,6 +100,7 @@ public actor LocalController {
             next.streams[s].partitions[p].highWatermark = report.highWatermark
         }
         publish(next)
+        reconcileLiveness()
         return topology
     }
 
@@ -114,6 +131,16 @@ public actor LocalController {
                 .invalid,
                 "the in-sync set \(change.isr) must name the leader and only distinct replicas of \(partition.replicas)")
         }
+        // The controller itself removes a silent follower from the ISR; a leader that has not seen that record yet
+        // must not put it back, or an election could pick a node nobody hears from (Kafka's KIP-841 does the same).
+        let alive = aliveNodes()
+        let joiningDead = change.isr.filter { !partition.isr.contains($0) && !alive.contains($0) }
+        guard joiningDead.isEmpty else {
+            throw ISRChangeRefusal(
+                .ineligibleReplica,
+                "\(joiningDead.joined(separator: ", ")) cannot join the in-sync set of \(change.stream)/\(change.partition): "
+                    + "no heartbeat within \(livenessTimeout)")
+        }
         // Keep replica order, so the ISR reads the same wherever it is shown.
         next.streams[s].partitions[p].isr = partition.replicas.filter(change.isr.contains)
         publish(next)
@@ -121,8 +148,12 @@ public actor LocalController {
     }
 
     /// A stream of topologies: the current one at once, then every change. Ends when the consumer stops iterating.
+    ///
+    /// The two phases of an election are published in one turn of this actor, as two versions; the buffer keeps
+    /// both for a watcher that did not run in between, so `Electing` is observable. A watcher that falls further
+    /// behind skips to the newest versions: a topology is state, not a log.
     public func watch() -> AsyncStream<Topology> {
-        let (stream, continuation) = AsyncStream<Topology>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream<Topology>.makeStream(bufferingPolicy: .bufferingNewest(16))
         let id = nextWatcher
         nextWatcher += 1
         watchers[id] = continuation
@@ -131,39 +162,95 @@ public actor LocalController {
         return stream
     }
 
-    /// Re-evaluates node liveness; the server calls this periodically so watchers learn of a silent node.
-    public func tick() { _ = refreshLiveness() }
+    /// Re-evaluates node liveness and fails over what it calls for; the server calls this periodically so that a
+    /// silent node is noticed without anyone asking.
+    public func tick() { reconcileLiveness() }
 
     private func removeWatcher(_ id: Int) { watchers[id] = nil }
 
     private func isAlive(_ node: NodeRecord) -> Bool { clock.now - node.lastHeartbeat < livenessTimeout }
 
-    /// Marks nodes whose heartbeats stopped as not ready; the changed topology, if anything changed.
-    private func refreshLiveness() -> Topology? {
+    private func aliveNodes() -> Set<String> { Set(nodes.filter { isAlive($0.value) }.keys) }
+
+    /// Brings the topology in line with which nodes are alive (DESIGN.md §6), publishing each phase as its own
+    /// version: first readiness and `Electing` for every partition whose leader went silent, then the elections'
+    /// outcome — new leaders at new epochs, `Unavailable` partitions whose in-sync replica came back — and dead
+    /// followers removed from ISRs.
+    private func reconcileLiveness() {
+        let alive = aliveNodes()
         var next = topology
-        for index in next.nodes.indices {
-            if let record = nodes[next.nodes[index].id] { next.nodes[index].ready = isAlive(record) }
+        for index in next.nodes.indices { next.nodes[index].ready = alive.contains(next.nodes[index].id) }
+        for s in next.streams.indices {
+            for p in next.streams[s].partitions.indices
+            where LeaderElection.leaderFailed(next.streams[s].partitions[p], alive: alive) {
+                let partition = next.streams[s].partitions[p]
+                logger.warning(
+                    "Leader lost",
+                    metadata: [
+                        "stream": "\(next.streams[s].name)", "partition.id": "\(partition.partition)",
+                        "leader": "\(partition.leader ?? "none")", "epoch": "\(partition.epoch)",
+                    ])
+                next.streams[s].partitions[p] = LeaderElection.begin(partition)
+            }
         }
-        guard next.nodes != topology.nodes else { return nil }
         publish(next)
-        return topology
+        for (s, stream) in streams.enumerated() {
+            for p in next.streams[s].partitions.indices {
+                let before = next.streams[s].partitions[p]
+                var after = before
+                if LeaderElection.canElect(before, alive: alive, allowsUncleanElection: stream.uncleanLeaderElection) {
+                    let key = Key(stream.name, before.partition)
+                    after = LeaderElection.complete(
+                        before, alive: alive, reportedEpoch: recordedEpochs[key] ?? 0,
+                        logEndOffsets: (replicaReports[key] ?? [:]).mapValues(\.logEndOffset),
+                        allowsUncleanElection: stream.uncleanLeaderElection)
+                    logElection(stream: stream.name, before: before, after: after)
+                }
+                after = LeaderElection.removingDeadFollowers(after, alive: alive)
+                next.streams[s].partitions[p] = after
+            }
+        }
+        publish(next)
+    }
+
+    private func logElection(stream: String, before: PartitionInfo, after: PartitionInfo) {
+        guard after != before else { return }
+        var metadata: Logger.Metadata = [
+            "stream": "\(stream)", "partition.id": "\(after.partition)", "epoch": "\(after.epoch)",
+            "isr": "\(after.isr.joined(separator: ","))",
+        ]
+        if let leader = after.leader {
+            metadata["leader"] = "\(leader)"
+            if before.isr.contains(leader) {
+                logger.info("Leader changed", metadata: metadata)
+            } else {
+                metadata["election"] = "unclean"
+                logger.warning("Leader changed by unclean election: committed events may be lost", metadata: metadata)
+            }
+        } else {
+            logger.error("Partition unavailable: no in-sync replica is alive", metadata: metadata)
+        }
     }
 
     private func placeUnplacedPartitions(in next: inout Topology) {
+        // Only live nodes: a replica placed on a silent node would be a partition failing over from its first version.
+        let alive = aliveNodes()
         for (index, stream) in streams.enumerated() {
             let placed = next.streams[index].partitions.filter { !$0.replicas.isEmpty }.map(\.replicas)
             guard placed.count < stream.partitions else { continue }
-            let candidates = nodes.map { ReplicaPlacement.Candidate(id: $0.key, labels: $0.value.labels) }
+            let candidates = nodes.filter { alive.contains($0.key) }.map {
+                ReplicaPlacement.Candidate(id: $0.key, labels: $0.value.labels)
+            }
             guard
                 let replicas = try? ReplicaPlacement.place(
                     partitions: stream.partitions, replicationFactor: stream.replicationFactor,
                     selector: stream.nodeSelector, candidates: candidates, existing: placed)
             else { continue }
             for partition in placed.count..<stream.partitions {
-                let epoch = (recordedEpochs[Key(stream.name, partition)] ?? 0) + 1
-                next.streams[index].partitions[partition] = PartitionInfo(
-                    partition: partition, leader: replicas[partition][0], epoch: epoch, replicas: replicas[partition],
-                    isr: replicas[partition], state: .online)
+                let key = Key(stream.name, partition)
+                next.streams[index].partitions[partition] = LeaderElection.firstAssignment(
+                    partition: partition, replicas: replicas[partition], reports: replicaReports[key] ?? [:],
+                    reportedEpoch: recordedEpochs[key] ?? 0)
             }
         }
     }
@@ -188,6 +275,8 @@ public struct ISRChangeRefusal: Error, Sendable, Hashable, CustomStringConvertib
         case notLeader
         /// The set is malformed: no leader in it, or a node that is not a replica (400).
         case invalid
+        /// The set adds a replica whose node the controller does not hear from (409): it removed that node itself.
+        case ineligibleReplica
     }
 
     public let reason: Reason

@@ -89,7 +89,7 @@ public struct LocalControllerServer: Service {
             } catch let refusal as ISRChangeRefusal {
                 switch refusal.reason {
                 case .unknownPartition: throw ProblemDetails(.notFound, refusal.message)
-                case .notLeader: throw ProblemDetails(.conflict, refusal.message)
+                case .notLeader, .ineligibleReplica: throw ProblemDetails(.conflict, refusal.message)
                 case .invalid: throw ProblemDetails(.badRequest, refusal.message)
                 }
             }
