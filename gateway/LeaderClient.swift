@@ -137,7 +137,7 @@ struct LeaderClient: Sendable {
             group.addTask {
                 var seen = generation
                 while !Task.isCancelled {
-                    await view.waitForChange(after: seen, timeout: timeout)
+                    await view.nextChange(after: seen)
                     guard let snapshot = view.snapshot, snapshot.generation > seen else { continue }
                     seen = snapshot.generation
                     let now = snapshot.streams[stream]?.partition(partition)

@@ -118,7 +118,9 @@ final class TopologyView: Sendable {
         }
     }
 
-    private func nextChange(after generation: UInt64) async {
+    /// Returns once a snapshot newer than `generation` exists, or on cancellation: no timer, so a caller racing it
+    /// against a request pays for one parked continuation only.
+    func nextChange(after generation: UInt64) async {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID

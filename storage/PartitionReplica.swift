@@ -484,6 +484,8 @@ actor PartitionReplica {
                 resetProducers()
             }
             storedEnd.advance(to: log.logEndOffset)
+            // Elected while this append was being written: the new term's stored end includes it.
+            if role.isLeader { leaderStored(upTo: log.logEndOffset, epoch: role.epoch) }
         }
         highWatermark.advance(to: min(leaderHighWatermark, log.logEndOffset))
     }

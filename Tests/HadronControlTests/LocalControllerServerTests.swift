@@ -13,7 +13,8 @@ import Testing
 
     /// Runs the server on a free port with storage-0 and storage-1 registered, hands `body` its address, then stops it.
     func withServer(_ body: (LocalController, InternalClient, String) async throws -> Void) async throws {
-        let controller = LocalController(streams: [orders])
+        // The nodes heartbeat once: a long liveness timeout keeps them alive however slowly a loaded machine runs.
+        let controller = LocalController(streams: [orders], livenessTimeout: .seconds(600))
         _ = await controller.heartbeat(nodeID: "storage-0", NodeHeartbeat(address: "127.0.0.1:9101", partitions: []))
         _ = await controller.heartbeat(nodeID: "storage-1", NodeHeartbeat(address: "127.0.0.1:9102", partitions: []))
         let (listening, announce) = AsyncStream<ServerAddress>.makeStream()

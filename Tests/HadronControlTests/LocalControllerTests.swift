@@ -7,7 +7,7 @@ import Testing
     let orders = StreamResource(name: "orders", partitions: 2, replicationFactor: 2)
 
     @Test func partitionsAreUnavailableUntilEnoughNodesRegister() async {
-        let controller = LocalController(streams: [events, orders])
+        let controller = LocalController(streams: [events, orders], livenessTimeout: .seconds(600))
         var topology = await controller.current()
         #expect(topology.streams.flatMap(\.partitions).allSatisfy { $0.state == .unavailable && $0.leader == nil })
 
@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func versionsGrowOnlyWithChanges() async {
-        let controller = LocalController(streams: [events])
+        let controller = LocalController(streams: [events], livenessTimeout: .seconds(600))
         let first = await controller.heartbeat(nodeID: "storage-0", NodeHeartbeat(address: "127.0.0.1:9101", partitions: []))
         let again = await controller.heartbeat(nodeID: "storage-0", NodeHeartbeat(address: "127.0.0.1:9101", partitions: []))
         #expect(again.version == first.version)
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func aRestartedControllerAssignsEpochsAboveWhatTheLogsHold() async {
-        let controller = LocalController(streams: [events])
+        let controller = LocalController(streams: [events], livenessTimeout: .seconds(600))
         let topology = await controller.heartbeat(
             nodeID: "storage-0",
             NodeHeartbeat(
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func watchersSeeTheCurrentTopologyThenChanges() async {
-        let controller = LocalController(streams: [events])
+        let controller = LocalController(streams: [events], livenessTimeout: .seconds(600))
         let updates = await controller.watch()
         var iterator = updates.makeAsyncIterator()
         let initial = await iterator.next()
