@@ -39,6 +39,7 @@ dev: deps
 	$$($(SWIFT) build --show-bin-path)/hadron dev $(DEV_FLAGS)
 
 # Release build; every figure printed as `BENCH <name> <value> <unit>`.
+# HADRON_BENCH_ONLY=cloudevents (or recordbatch, segmentlog, publish) runs one group of HadronBench alone.
 bench: deps
 	$(call apt_install,$(BENCH_PACKAGES))
 	$(SWIFT) build -c release --product hadron
