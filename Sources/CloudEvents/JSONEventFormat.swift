@@ -344,23 +344,6 @@ enum DataRepresentation {
     }
 }
 
-/// Whether bytes are one complete JSON text (RFC 8259), UTF-8.
-enum JSONValidation {
-    static func isJSONText(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { buffer in
-            guard UTF8Validation.isValid(buffer) else { return false }
-            var reader = JSONReader(buffer)
-            do {
-                guard reader.peek() != nil else { return false }
-                _ = try reader.skipValue()
-                return reader.peek() == nil
-            } catch {
-                return false
-            }
-        }
-    }
-}
-
 extension CloudEvent {
     /// Every String-typed attribute holds only characters the CloudEvents type system allows.
     func validateStrings() throws(CloudEventError) {

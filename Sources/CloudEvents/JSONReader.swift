@@ -264,7 +264,7 @@ struct JSONReader {
 }
 
 /// Which containers are open while skipping a value: one bit per level, object or array.
-private struct ContainerStack {
+struct ContainerStack {
     private var words: [UInt64] = []
     private var inline: UInt64 = 0
     private var depth = 0
