@@ -303,6 +303,16 @@ enum SWAR {
     @inline(__always)
     static func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
 
+    /// Non-zero when some byte of `word` is `"`, `\`, below 0x20 or 0x80 and above (it may also be non-zero for a
+    /// plain byte after such a byte, never zero when one is there): what ends a plain ASCII run of a JSON string.
+    @inline(__always)
+    static func stringSpecialOrNonASCII(_ word: UInt64) -> UInt64 {
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        // A byte below 0x20 borrows when 0x20 is subtracted; a byte of 0x80 and above has its high bit already.
+        return ((word &- ones &* 0x20) | word | (quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & highs
+    }
+
     /// True when some byte of `word` is `"`, `\` or below 0x20 — the bytes that end a plain run of a JSON string.
     @inline(__always)
     static func hasStringSpecial(_ word: UInt64) -> Bool {

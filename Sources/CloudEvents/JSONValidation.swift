@@ -3,7 +3,7 @@
 ///
 /// It gives exactly the verdict of ``UTF8Validation`` followed by ``JSONReader/skipValue()`` over the whole input,
 /// but in one pass and without errors or positions: UTF-8 is checked only inside strings (a byte of 0x80 or above
-/// anywhere else is a syntax error anyway), and a string is scanned eight bytes at a time. Like the reader, it does
+/// anywhere else is a syntax error anyway), and a string is scanned sixteen bytes at a time. Like the reader, it does
 /// not check what follows a backslash in a string beyond its UTF-8: `"\q"` passes (the reader only unescapes the
 /// strings it decodes). `CloudEventsTests/JSONValidationTests` hold the two verdicts equal over generated inputs.
 enum JSONValidation {
@@ -80,10 +80,17 @@ enum JSONValidation {
         let count = bytes.count
         var position = index + 1
         while true {
-            // Eight bytes at a time while none of them is a quote, a backslash, a control character or non-ASCII.
-            while position + 8 <= count {
-                let word = bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)
-                guard !SWAR.hasStringSpecial(word), word & 0x8080_8080_8080_8080 == 0 else { break }
+            // Sixteen bytes at a time while none of them is a quote, a backslash, a control character or non-ASCII
+            // (Swift's SIMD masks lower to per-lane loops here; two words of SWAR with one branch are faster).
+            while position + 16 <= count {
+                let first = bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                let second = bytes.loadUnaligned(fromByteOffset: position + 8, as: UInt64.self)
+                guard SWAR.stringSpecialOrNonASCII(first) | SWAR.stringSpecialOrNonASCII(second) == 0 else { break }
+                position += 16
+            }
+            if position + 8 <= count,
+                SWAR.stringSpecialOrNonASCII(bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)) == 0
+            {
                 position += 8
             }
             guard position < count else { return false }

@@ -102,7 +102,7 @@ enum URIGrammar {
                 index += 3
                 continue
             }
-            guard isUnreserved(byte) || isSubDelim(byte) || extra.contains(byte) else { return false }
+            guard isUnreservedOrSubDelim(byte) || extra.contains(byte) else { return false }
             index += 1
         }
         return true
@@ -167,7 +167,7 @@ enum URIGrammar {
             guard index + 2 < bytes.count, isHex(bytes[index + 1]), isHex(bytes[index + 2]) else { return nil }
             return index + 3
         }
-        if isUnreserved(byte) || isSubDelim(byte) || byte == 0x3A || byte == 0x40 || extra.contains(byte) {
+        if isUnreservedOrSubDelim(byte) || byte == 0x3A || byte == 0x40 || extra.contains(byte) {
             return index + 1
         }
         return nil
@@ -179,6 +179,15 @@ enum URIGrammar {
     static func isUnreserved(_ byte: UInt8) -> Bool {
         isAlpha(byte) || isDigit(byte) || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
     }
+    /// ``isUnreserved(_:)`` or ``isSubDelim(_:)``, the test every byte of a URI takes: bit n of the first mask is
+    /// set when byte n is either, bit n of the second when byte 64 + n is (`GrammarTests` check the masks).
+    @inline(__always)
+    static func isUnreservedOrSubDelim(_ byte: UInt8) -> Bool {
+        byte < 64
+            ? (0x2BFF_7FD2_0000_0000 as UInt64) >> byte & 1 == 1
+            : byte < 128 && (0x47FF_FFFE_87FF_FFFE as UInt64) >> (byte - 64) & 1 == 1
+    }
+
     /// `! $ & ' ( ) * + , ; =`
     static func isSubDelim(_ byte: UInt8) -> Bool {
         switch byte {
