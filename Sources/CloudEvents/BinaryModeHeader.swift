@@ -1,5 +1,3 @@
-import HTTPTypes
-
 /// What a header field is to binary mode, from its lower-cased name read in place: no `String` is built for the
 /// name unless it names an extension, and no string comparison runs (they showed in profiles of every publish).
 enum BinaryModeHeader {
@@ -12,11 +10,13 @@ enum BinaryModeHeader {
     case unrelated
     case contentType
     case attribute(ContextAttribute)
-    /// Any other `ce-` header: the name after `ce-`, possibly empty or not a valid extension name.
-    case `extension`(String)
+    /// Any other `ce-` header: the name after `ce-`, possibly empty or not a valid extension name; `isValid` when
+    /// it is known to pass ``ExtensionName/validate(_:)`` (`[a-z0-9]+` and not `data`).
+    case `extension`(String, isValid: Bool)
 
-    init(_ name: HTTPField.Name) {
-        var canonical = name.canonicalName
+    /// Classifies a field by its canonical (lower-cased) name.
+    init(canonicalName: String) {
+        var canonical = canonicalName
         self = canonical.withUTF8 { bytes in
             if Self.equals(bytes, 0, "content-type") { return .contentType }
             guard bytes.count >= 3, bytes[0] == 0x63, bytes[1] == 0x65, bytes[2] == 0x2D else { return .unrelated }
@@ -32,7 +32,9 @@ enum BinaryModeHeader {
                 default: nil
                 }
             if let attribute { return .attribute(attribute) }
-            return .extension(String(decoding: UnsafeBufferPointer(rebasing: bytes[3...]), as: UTF8.self))
+            var isValid = bytes.count > 3 && !Self.equals(bytes, 3, "data")
+            for byte in bytes[3...] where !(byte &- 0x61 < 26 || byte &- 0x30 < 10) { isValid = false }
+            return .extension(String(decoding: UnsafeBufferPointer(rebasing: bytes[3...]), as: UTF8.self), isValid: isValid)
         }
     }
 

@@ -67,23 +67,24 @@ public enum HTTPBinding {
         var allPrintableASCII = true
 
         // One pass over the fields; no lookups by name, which would make HTTPFields build an index per request.
-        for field in fields {
-            let header = BinaryModeHeader(field.name)
+        // Fields are read by position, a part at a time: copying whole fields cost three retains and releases each.
+        for position in fields.indices {
+            let header = BinaryModeHeader(canonicalName: fields[position].name.canonicalName)
             let name: String
             switch header {
             case .unrelated:
                 continue
             case .contentType:
                 guard contentType == nil else { throw multipleContentTypes }
-                let (value, isPrintableASCII) = HeaderValue.trimmedContentType(field)
+                let (value, isPrintableASCII) = HeaderValue.trimmedContentType(fields, at: position)
                 contentType = value
                 allPrintableASCII = allPrintableASCII && isPrintableASCII
                 continue
             case .attribute(let attribute): name = attribute.rawValue
-            case .extension(let extensionName): name = extensionName
+            case .extension(let extensionName, _): name = extensionName
             }
             sawAttribute = true
-            let (value, isPrintableASCII) = try HeaderValue.decode(field, attribute: name)
+            let (value, isPrintableASCII) = try HeaderValue.decode(fields, at: position, attribute: name)
             allPrintableASCII = allPrintableASCII && isPrintableASCII
             func set(_ slot: inout String?) throws(CloudEventError) {
                 guard slot == nil else {
@@ -103,14 +104,18 @@ public enum HTTPBinding {
                 throw CloudEventError(
                     .invalidAttributeName, attribute: name,
                     "binary mode carries datacontenttype in the Content-Type header, not in ce-datacontenttype")
-            default:
+            case .extension(_, let isValid):
                 guard !name.isEmpty else {
                     throw CloudEventError(.invalidAttributeName, attribute: "ce-", "a ce- header needs an attribute name")
                 }
-                try ExtensionName.validate(name)
+                if !isValid { try ExtensionName.validate(name) }
+                // Room for the extensions still to come, so the table is not rebuilt as it grows.
+                if extensions.isEmpty { extensions = Dictionary(minimumCapacity: min(fields.endIndex - position, 8)) }
                 guard extensions.updateValue(.string(value), forKey: name) == nil else {
                     throw CloudEventError(.duplicateMember, attribute: name, "the ce-\(name) header appears more than once")
                 }
+            case .unrelated, .contentType:
+                break
             }
         }
         guard sawAttribute else {

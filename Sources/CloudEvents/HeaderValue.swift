@@ -6,13 +6,19 @@ import HTTPTypes
 /// percent-decoded exactly once, the result required to be UTF-8. Encoding percent-encodes space, `"`, `%` and
 /// everything outside printable ASCII, so any attribute value survives any HTTP hop.
 enum HeaderValue {
-    /// Decodes a field's value; whether the result is printable ASCII, which spares it the attribute string check.
+    /// Decodes the value of the field at `position`; whether the result is printable ASCII, which spares it the
+    /// attribute string check.
     ///
     /// Nearly every value is printable ASCII with no `"` or `%`: then decoding only trims, and a value with nothing
-    /// to trim is the field's own string, shared rather than copied.
+    /// to trim is the field's own string, shared rather than copied. The check reads the field's `String`; if that
+    /// is printable ASCII, it holds exactly the field's bytes (a field that is not UTF-8 reads as a string with
+    /// U+FFFD, which is not ASCII), and anything else is decoded from the raw bytes as before.
     @inline(__always)
-    static func decode(_ field: HTTPField, attribute: String) throws(CloudEventError) -> (String, isPrintableASCII: Bool) {
-        let (start, end, count, isPlainPrintable) = field.withUnsafeBytesOfValue { raw in
+    static func decode(_ fields: HTTPFields, at position: Int, attribute: String) throws(CloudEventError)
+        -> (String, isPrintableASCII: Bool)
+    {
+        var value = fields[position].value
+        let (start, end, isPlainPrintable) = value.withUTF8 { raw in
             let (start, end) = trimmed(raw)
             var index = start
             while index < end {
@@ -20,31 +26,33 @@ enum HeaderValue {
                 guard byte &- 0x20 < 0x5F, byte != 0x22, byte != 0x25 else { break }
                 index += 1
             }
-            return (start, end, raw.count, index == end)
+            return (start, end, index == end)
         }
         guard isPlainPrintable else {
-            let value = try field.withUnsafeBytesOfValue { (raw) throws(CloudEventError) -> String in
+            let decoded = try fields[position].withUnsafeBytesOfValue { (raw) throws(CloudEventError) -> String in
                 try decode(UnsafeRawBufferPointer(raw), attribute: attribute)
             }
-            return (value, false)
+            return (decoded, false)
         }
-        if start == 0, end == count { return (field.value, true) }
-        return (field.withUnsafeBytesOfValue { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }, true)
+        if start == 0, end == value.utf8.count { return (value, true) }
+        return (value.withUTF8 { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }, true)
     }
 
-    /// A Content-Type value with surrounding whitespace trimmed (it is not unquoted or percent-decoded); whether it
-    /// is printable ASCII. Like ``decode(_:attribute:)``, it shares the field's string when there is nothing to trim.
+    /// The Content-Type value at `position` with surrounding whitespace trimmed (it is not unquoted or
+    /// percent-decoded); whether it is printable ASCII. Like ``decode(_:at:attribute:)``, it shares the field's
+    /// string when there is nothing to trim.
     @inline(__always)
-    static func trimmedContentType(_ field: HTTPField) -> (String, isPrintableASCII: Bool) {
-        let (start, end, count, isPrintable) = field.withUnsafeBytesOfValue { raw in
+    static func trimmedContentType(_ fields: HTTPFields, at position: Int) -> (String, isPrintableASCII: Bool) {
+        var value = fields[position].value
+        let (start, end, isPrintable) = value.withUTF8 { raw in
             let (start, end) = trimmed(raw)
             var index = start
             while index < end, raw[index] &- 0x20 < 0x5F { index += 1 }
-            return (start, end, raw.count, index == end)
+            return (start, end, index == end)
         }
-        guard isPrintable else { return (field.value.trimmingWhitespace(), false) }
-        if start == 0, end == count { return (field.value, true) }
-        return (field.withUnsafeBytesOfValue { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }, true)
+        guard isPrintable else { return (value.trimmingWhitespace(), false) }
+        if start == 0, end == value.utf8.count { return (value, true) }
+        return (value.withUTF8 { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }, true)
     }
 
     /// The bounds of `raw` without surrounding spaces and tabs.
