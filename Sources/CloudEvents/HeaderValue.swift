@@ -21,6 +21,11 @@ enum HeaderValue {
         let (start, end, isPlainPrintable) = value.withUTF8 { raw in
             let (start, end) = trimmed(raw)
             var index = start
+            while index + 8 <= end,
+                SWAR.nonPrintableQuoteOrPercent(UnsafeRawBufferPointer(raw).loadUnaligned(fromByteOffset: index, as: UInt64.self)) == 0
+            {
+                index += 8
+            }
             while index < end {
                 let byte = raw[index]
                 guard byte &- 0x20 < 0x5F, byte != 0x22, byte != 0x25 else { break }
@@ -47,6 +52,11 @@ enum HeaderValue {
         let (start, end, isPrintable) = value.withUTF8 { raw in
             let (start, end) = trimmed(raw)
             var index = start
+            while index + 8 <= end,
+                SWAR.nonPrintableASCII(UnsafeRawBufferPointer(raw).loadUnaligned(fromByteOffset: index, as: UInt64.self)) == 0
+            {
+                index += 8
+            }
             while index < end, raw[index] &- 0x20 < 0x5F { index += 1 }
             return (start, end, index == end)
         }

@@ -33,7 +33,16 @@ struct MediaTypeFacts: Equatable {
     /// The facts of `text`, or `nil` when it is not a valid media type.
     init?(_ text: String) {
         var text = text
-        let scanned = text.withUTF8 { bytes -> Scan in Self.scan(bytes) }
+        let scanned = text.withUTF8 { bytes -> Scan in
+            // The type nearly every binary-mode event declares, written the usual way: two loads and done.
+            if bytes.count == 16,
+                UnsafeRawBufferPointer(bytes).loadUnaligned(as: UInt64.self) == 0x7461_6369_6C70_7061,  // "applicat"
+                UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: 8, as: UInt64.self) == 0x6E6F_736A_2F6E_6F69  // "ion/json"
+            {
+                return .valid(Self.applicationJSON)
+            }
+            return Self.scan(bytes)
+        }
         switch scanned {
         case .valid(let facts): self = facts
         case .invalid: return nil
@@ -54,6 +63,10 @@ struct MediaTypeFacts: Equatable {
         case let essence where essence.hasPrefix("application/cloudevents"): cloudEventsFormat = .unsupported
         default: cloudEventsFormat = nil
         }
+    }
+
+    private static var applicationJSON: MediaTypeFacts {
+        MediaTypeFacts(isJSON: true, isTextual: false, isUTF8: true, cloudEventsFormat: nil)
     }
 
     private enum Scan {

@@ -30,6 +30,28 @@ struct BinaryModeDecodingTests {
         }
     }
 
+    /// A byte that stops the word-at-a-time scan, at every position of values around the eight-byte word size.
+    @Test func agreesAroundWordBoundaries() {
+        let specials: [[UInt8]] = [[0x01], [0x09], [0x1F], [0x20], [0x7E], [0x7F], [0x22], [0x25], [0x25, 0x34, 0x31], [0xC3, 0xA9], [0xFF]]
+        for length in 0..<20 {
+            for position in 0...length {
+                for special in specials {
+                    var value = Array(repeating: UInt8(ascii: "x"), count: length)
+                    value.insert(contentsOf: special, at: position)
+                    for name in ["ce-ext", "ce-id", "content-type"] {
+                        let headers = binaryHeaders([(name == "content-type" ? "content-type" : "ce-x", "y")])
+                        var fields = HTTPFields(headers.filter { $0.name.canonicalName != name })
+                        fields.append(HTTPField(name: HTTPField.Name(name)!, lenientValue: value))
+                        let body = Array("{}".utf8)
+                        let expected = Result { () throws(CloudEventError) in try Self.referenceDecodeBinary(fields: fields, body: body) }
+                        let actual = Result { () throws(CloudEventError) in try HTTPBinding.decodeBinary(fields: fields, body: body) }
+                        #expect(actual == expected, "\(name): \(value)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func agreesOnGeneratedRequests() {
         var generator = JSONTextGenerator(seed: 0xB1_4A27)
         var outcomes: [String: Int] = [:]
