@@ -39,6 +39,8 @@ dev: deps
 	$$($(SWIFT) build --show-bin-path)/hadron dev $(DEV_FLAGS)
 
 # Release build; every figure printed as `BENCH <name> <value> <unit>`.
+# HADRON_BENCH_ONLY=<prefix> runs part of HadronBench: a group (cloudevents, recordbatch, segmentlog, publish) or
+# a CloudEvents benchmark (cloudevents.binary.decode), e.g. HADRON_BENCH_ONLY=cloudevents .build/release/HadronBench.
 bench: deps
 	$(call apt_install,$(BENCH_PACKAGES))
 	$(SWIFT) build -c release --product hadron

@@ -14,32 +14,40 @@ func runCloudEventsBenchmarks() {
     let structured = JSONEventFormat.encode(event)
     let batch = JSONEventFormat.encodeBatch(Array(repeating: event, count: 100))
 
-    let binaryRate = measureRate {
-        var count = 0
-        for _ in 0..<1000 {
-            blackHole(try! HTTPBinding.decodeBinary(fields: binaryFields, body: binaryBody))
-            count += 1
+    if BenchFilter.selects("cloudevents.binary.decode") {
+        let binaryRate = measureRate {
+            var count = 0
+            for _ in 0..<1000 {
+                blackHole(try! HTTPBinding.decodeBinary(fields: binaryFields, body: binaryBody))
+                count += 1
+            }
+            return count
         }
-        return count
+        BenchReport.line("cloudevents.binary.decode", binaryRate, "events/s")
     }
-    BenchReport.line("cloudevents.binary.decode", binaryRate, "events/s")
 
-    let structuredRate = measureRate {
-        for _ in 0..<1000 { blackHole(try! JSONEventFormat.decode(structured)) }
-        return 1000
+    if BenchFilter.selects("cloudevents.structured.decode") {
+        let structuredRate = measureRate {
+            for _ in 0..<1000 { blackHole(try! JSONEventFormat.decode(structured)) }
+            return 1000
+        }
+        BenchReport.line("cloudevents.structured.decode", structuredRate, "events/s")
+        BenchReport.line("cloudevents.structured.decode.bytes", structuredRate * Double(structured.count) / 1e6, "MB/s")
     }
-    BenchReport.line("cloudevents.structured.decode", structuredRate, "events/s")
-    BenchReport.line("cloudevents.structured.decode.bytes", structuredRate * Double(structured.count) / 1e6, "MB/s")
 
-    let batchRate = measureRate {
-        for _ in 0..<10 { blackHole(try! JSONEventFormat.decodeBatch(batch)) }
-        return 1000
+    if BenchFilter.selects("cloudevents.batch.decode") {
+        let batchRate = measureRate {
+            for _ in 0..<10 { blackHole(try! JSONEventFormat.decodeBatch(batch)) }
+            return 1000
+        }
+        BenchReport.line("cloudevents.batch.decode", batchRate, "events/s")
     }
-    BenchReport.line("cloudevents.batch.decode", batchRate, "events/s")
 
-    let encodeRate = measureRate {
-        for _ in 0..<1000 { blackHole(JSONEventFormat.encode(event)) }
-        return 1000
+    if BenchFilter.selects("cloudevents.structured.encode") {
+        let encodeRate = measureRate {
+            for _ in 0..<1000 { blackHole(JSONEventFormat.encode(event)) }
+            return 1000
+        }
+        BenchReport.line("cloudevents.structured.encode", encodeRate, "events/s")
     }
-    BenchReport.line("cloudevents.structured.encode", encodeRate, "events/s")
 }

@@ -37,3 +37,16 @@ func measureRate(minimumSeconds: Double = 1.0, _ body: () -> Int) -> Double {
 func blackHole<T>(_ value: T) {
     withExtendedLifetime(value) {}
 }
+
+/// `HADRON_BENCH_ONLY=<prefix>` narrows a run to the benchmarks whose names start with the prefix, so one figure
+/// can be measured (or profiled) without waiting for the disk and network groups.
+enum BenchFilter {
+    private static let prefix = ProcessInfo.processInfo.environment["HADRON_BENCH_ONLY"]
+
+    /// True when the benchmark (or the group) `name` should run: no filter, or the filter and the name agree on
+    /// their common prefix (`cloudevents.binary` selects the group `cloudevents` and `cloudevents.binary.decode`).
+    static func selects(_ name: String) -> Bool {
+        guard let prefix else { return true }
+        return name.hasPrefix(prefix) || prefix.hasPrefix(name + ".") || prefix == name
+    }
+}

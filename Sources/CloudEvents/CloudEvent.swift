@@ -101,7 +101,23 @@ extension CloudEvent {
     ///
     /// `URIReference`, `URI` and `Timestamp` values are valid by construction (unless built with `unchecked:`),
     /// so this checks the strings, the specification version, the media type and the extension names and types.
-    public func validate() throws(CloudEventError) {
+    public func validate() throws(CloudEventError) { try validate(assuming: []) }
+
+    /// What a decoder established while reading an event, so that ``validate()`` need not establish it again.
+    struct EstablishedFacts: OptionSet {
+        let rawValue: UInt8
+        /// Every String attribute (`id`, `type`, `subject`, `datacontenttype`, String extensions) is printable
+        /// ASCII (0x20–0x7E), so it holds no control character and no noncharacter.
+        static let printableASCIIStrings = EstablishedFacts(rawValue: 1 << 0)
+        /// Every extension name passed ``ExtensionName/validate(_:)`` and every extension value is a String.
+        static let validStringExtensions = EstablishedFacts(rawValue: 1 << 1)
+        /// `datacontenttype`, if present, is a valid media type.
+        static let validMediaType = EstablishedFacts(rawValue: 1 << 2)
+    }
+
+    /// ``validate()``, skipping the checks whose outcome `facts` already settles (they would pass). The order of
+    /// the remaining checks, and so which error a bad event gets, is unchanged.
+    func validate(assuming facts: EstablishedFacts) throws(CloudEventError) {
         guard specversion == CloudEvent.specVersion else {
             throw .init(.unsupportedSpecVersion, attribute: "specversion", "must be \"1.0\", got \"\(specversion)\"")
         }
@@ -111,12 +127,13 @@ extension CloudEvent {
         if let subject, subject.isEmpty {
             throw .init(.emptyAttribute, attribute: "subject", "must be a non-empty string when present")
         }
-        try validateStrings()
-        if let datacontenttype, !MediaType.isValid(datacontenttype) {
+        if !facts.contains(.printableASCIIStrings) { try validateStrings() }
+        if !facts.contains(.validMediaType), let datacontenttype, !MediaType.isValid(datacontenttype) {
             throw .init(
                 .invalidMediaType, attribute: "datacontenttype",
                 "\"\(datacontenttype)\" is not a valid media type (type/subtype[; parameter=value])")
         }
+        if facts.contains(.validStringExtensions) { return }
         for (name, value) in extensions {
             try ExtensionName.validate(name)
             if case .string = value { continue }

@@ -21,16 +21,16 @@ public enum HTTPBinding {
 
     /// The mode of a message, from its Content-Type (matched case-insensitively, DESIGN.md §4).
     public static func mode(contentType: String?) throws(CloudEventError) -> Mode {
-        guard let contentType, let mediaType = MediaType(contentType) else { return .binary }
-        switch mediaType.essence {
-        case JSONEventFormat.batchMediaType: return .batch
-        case JSONEventFormat.mediaType: return .structured
-        case let essence where essence.hasPrefix("application/cloudevents"):
+        guard let contentType, let facts = MediaTypeFacts(contentType) else { return .binary }
+        switch facts.cloudEventsFormat {
+        case .batch: return .batch
+        case .structured: return .structured
+        case .unsupported:
             throw CloudEventError(
                 .unsupportedContentType,
-                "\(mediaType.essence) is not supported; use application/cloudevents+json, "
+                "\(MediaType(contentType)!.essence) is not supported; use application/cloudevents+json, "
                     + "application/cloudevents-batch+json or binary mode")
-        default: return .binary
+        case nil: return .binary
         }
     }
 
@@ -63,49 +63,59 @@ public enum HTTPBinding {
         var extensions: [String: AttributeValue] = [:]
         var sawAttribute = false
         var contentType: String?
+        // Whether every String attribute was printable ASCII as read, which settles the attribute string check.
+        var allPrintableASCII = true
 
         // One pass over the fields; no lookups by name, which would make HTTPFields build an index per request.
-        for field in fields {
-            if field.name == .contentType {
-                guard contentType == nil else { throw multipleContentTypes }
-                contentType = field.value.trimmingWhitespace()
+        // Fields are read by position, a part at a time: copying whole fields cost three retains and releases each.
+        for position in fields.indices {
+            let header = BinaryModeHeader(canonicalName: fields[position].name.canonicalName)
+            let name: String
+            switch header {
+            case .unrelated:
                 continue
+            case .contentType:
+                guard contentType == nil else { throw multipleContentTypes }
+                let (value, isPrintableASCII) = HeaderValue.trimmedContentType(fields, at: position)
+                contentType = value
+                allPrintableASCII = allPrintableASCII && isPrintableASCII
+                continue
+            case .attribute(let attribute): name = attribute.rawValue
+            case .extension(let extensionName, _): name = extensionName
             }
-            let header = field.name.canonicalName.utf8
-            guard header.count >= 3, header[header.startIndex] == 0x63, header[header.index(after: header.startIndex)] == 0x65,
-                header[header.index(header.startIndex, offsetBy: 2)] == 0x2D
-            else { continue }
             sawAttribute = true
-            let name = String(decoding: header.dropFirst(3), as: UTF8.self)
-            let value = try field.withUnsafeBytesOfValue { (raw) throws(CloudEventError) -> String in
-                try HeaderValue.decode(UnsafeRawBufferPointer(raw), attribute: name)
-            }
+            let (value, isPrintableASCII) = try HeaderValue.decode(fields, at: position, attribute: name)
+            allPrintableASCII = allPrintableASCII && isPrintableASCII
             func set(_ slot: inout String?) throws(CloudEventError) {
                 guard slot == nil else {
                     throw CloudEventError(.duplicateMember, attribute: name, "the ce-\(name) header appears more than once")
                 }
                 slot = value
             }
-            switch name {
-            case "id": try set(&id)
-            case "source": try set(&source)
-            case "specversion": try set(&specversion)
-            case "type": try set(&type)
-            case "dataschema": try set(&dataschema)
-            case "subject": try set(&subject)
-            case "time": try set(&time)
-            case "datacontenttype":
+            switch header {
+            case .attribute(.id): try set(&id)
+            case .attribute(.source): try set(&source)
+            case .attribute(.specversion): try set(&specversion)
+            case .attribute(.type): try set(&type)
+            case .attribute(.dataschema): try set(&dataschema)
+            case .attribute(.subject): try set(&subject)
+            case .attribute(.time): try set(&time)
+            case .attribute(.datacontenttype):
                 throw CloudEventError(
                     .invalidAttributeName, attribute: name,
                     "binary mode carries datacontenttype in the Content-Type header, not in ce-datacontenttype")
-            default:
+            case .extension(_, let isValid):
                 guard !name.isEmpty else {
                     throw CloudEventError(.invalidAttributeName, attribute: "ce-", "a ce- header needs an attribute name")
                 }
-                try ExtensionName.validate(name)
+                if !isValid { try ExtensionName.validate(name) }
+                // Room for the extensions still to come, so the table is not rebuilt as it grows.
+                if extensions.isEmpty { extensions = Dictionary(minimumCapacity: min(fields.endIndex - position, 8)) }
                 guard extensions.updateValue(.string(value), forKey: name) == nil else {
                     throw CloudEventError(.duplicateMember, attribute: name, "the ce-\(name) header appears more than once")
                 }
+            case .unrelated, .contentType:
+                break
             }
         }
         guard sawAttribute else {
@@ -133,10 +143,14 @@ public enum HTTPBinding {
             specversion: specversion, datacontenttype: contentType, subject: subject, extensions: extensions)
         if let dataschema { event.dataschema = try JSONEventFormat.attributeURI("dataschema", dataschema) }
         if let time { event.time = try JSONEventFormat.attributeTimestamp("time", time) }
-        try event.validate()
+        // Extension names were checked as they were read, and binary mode makes every extension a String.
+        var established: CloudEvent.EstablishedFacts = [.validStringExtensions]
+        if allPrintableASCII { established.insert(.printableASCIIStrings) }
+        let mediaType = contentType.flatMap { MediaTypeFacts($0) }
+        if mediaType != nil { established.insert(.validMediaType) }
+        try event.validate(assuming: established)
         if !body.isEmpty {
-            if let contentType, contentType.utf8.contains(where: { $0 == 0x6E || $0 == 0x4E }),  // "json" has an n
-                let mediaType = MediaType(contentType), mediaType.isJSON, mediaType.isUTF8,
+            if let contentType, let mediaType, mediaType.isJSON, mediaType.isUTF8,
                 !JSONValidation.isJSONText(body)
             {
                 throw CloudEventError(
@@ -163,9 +177,7 @@ public enum HTTPBinding {
     /// event's own `datacontenttype` is a CloudEvents format — as a binary-mode Content-Type that would make the
     /// receiver read the data as the event — in which case structured mode.
     public static func encodeForDelivery(_ event: CloudEvent) -> (fields: HTTPFields, body: [UInt8]) {
-        if let contentType = event.datacontenttype, let mediaType = MediaType(contentType),
-            mediaType.essence.hasPrefix("application/cloudevents")
-        {
+        if let contentType = event.datacontenttype, MediaTypeFacts(contentType)?.cloudEventsFormat != nil {
             return encodeStructured(event)
         }
         return encodeBinary(event)

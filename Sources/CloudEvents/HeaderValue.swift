@@ -1,9 +1,80 @@
+import HTTPTypes
+
 /// Binary-mode header value encoding (CloudEvents HTTP binding §3.1.3.2 and DESIGN.md §4).
 ///
 /// Decoding: surrounding whitespace trimmed; a double-quoted value unquoted (RFC 9110 quoted-string); then
 /// percent-decoded exactly once, the result required to be UTF-8. Encoding percent-encodes space, `"`, `%` and
 /// everything outside printable ASCII, so any attribute value survives any HTTP hop.
 enum HeaderValue {
+    /// Decodes the value of the field at `position`; whether the result is printable ASCII, which spares it the
+    /// attribute string check.
+    ///
+    /// Nearly every value is printable ASCII with no `"` or `%`: then decoding only trims, and a value with nothing
+    /// to trim is the field's own string, shared rather than copied. The check reads the field's `String`; if that
+    /// is printable ASCII, it holds exactly the field's bytes (a field that is not UTF-8 reads as a string with
+    /// U+FFFD, which is not ASCII), and anything else is decoded from the raw bytes as before.
+    @inline(__always)
+    static func decode(_ fields: HTTPFields, at position: Int, attribute: String) throws(CloudEventError)
+        -> (String, isPrintableASCII: Bool)
+    {
+        var value = fields[position].value
+        let (start, end, isPlainPrintable) = value.withUTF8 { raw in
+            let (start, end) = trimmed(raw)
+            var index = start
+            while index + 8 <= end,
+                SWAR.nonPrintableQuoteOrPercent(UnsafeRawBufferPointer(raw).loadUnaligned(fromByteOffset: index, as: UInt64.self)) == 0
+            {
+                index += 8
+            }
+            while index < end {
+                let byte = raw[index]
+                guard byte &- 0x20 < 0x5F, byte != 0x22, byte != 0x25 else { break }
+                index += 1
+            }
+            return (start, end, index == end)
+        }
+        guard isPlainPrintable else {
+            let decoded = try fields[position].withUnsafeBytesOfValue { (raw) throws(CloudEventError) -> String in
+                try decode(UnsafeRawBufferPointer(raw), attribute: attribute)
+            }
+            return (decoded, false)
+        }
+        if start == 0, end == value.utf8.count { return (value, true) }
+        return (value.withUTF8 { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }, true)
+    }
+
+    /// The Content-Type value at `position` with surrounding whitespace trimmed (it is not unquoted or
+    /// percent-decoded); whether it is printable ASCII. Like ``decode(_:at:attribute:)``, it shares the field's
+    /// string when there is nothing to trim.
+    @inline(__always)
+    static func trimmedContentType(_ fields: HTTPFields, at position: Int) -> (String, isPrintableASCII: Bool) {
+        var value = fields[position].value
+        let (start, end, isPrintable) = value.withUTF8 { raw in
+            let (start, end) = trimmed(raw)
+            var index = start
+            while index + 8 <= end,
+                SWAR.nonPrintableASCII(UnsafeRawBufferPointer(raw).loadUnaligned(fromByteOffset: index, as: UInt64.self)) == 0
+            {
+                index += 8
+            }
+            while index < end, raw[index] &- 0x20 < 0x5F { index += 1 }
+            return (start, end, index == end)
+        }
+        guard isPrintable else { return (value.trimmingWhitespace(), false) }
+        if start == 0, end == value.utf8.count { return (value, true) }
+        return (value.withUTF8 { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }, true)
+    }
+
+    /// The bounds of `raw` without surrounding spaces and tabs.
+    @inline(__always)
+    private static func trimmed(_ raw: UnsafeBufferPointer<UInt8>) -> (Int, Int) {
+        var start = 0
+        var end = raw.count
+        while start < end, raw[start] == 0x20 || raw[start] == 0x09 { start += 1 }
+        while end > start, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
+        return (start, end)
+    }
+
     static func decode(_ raw: UnsafeRawBufferPointer, attribute: String) throws(CloudEventError) -> String {
         var start = 0
         var end = raw.count

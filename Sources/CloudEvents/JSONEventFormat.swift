@@ -197,7 +197,7 @@ public enum JSONEventFormat {
         if let dataBase64 {
             event.data = dataBase64
         } else if let dataRange {
-            let mediaType = datacontenttype.flatMap { MediaType($0) }
+            let mediaType = datacontenttype.flatMap { MediaTypeFacts($0) }
             if dataIsString, let mediaType, !mediaType.isJSON {
                 // Text data: the string's characters are the data. It is never parsed again as JSON.
                 var stringReader = JSONReader(reader.bytes, at: dataRange.lowerBound)
@@ -333,30 +333,13 @@ enum DataRepresentation {
             self = JSONValidation.isJSONText(data) ? .json : .base64
             return
         }
-        let mediaType = MediaType(contentType)
+        let mediaType = MediaTypeFacts(contentType)
         if let mediaType, mediaType.isJSON, mediaType.isUTF8, JSONValidation.isJSONText(data) {
             self = .json
         } else if let mediaType, mediaType.isTextual, mediaType.isUTF8, UTF8Validation.isValid(data) {
             self = .text
         } else {
             self = .base64
-        }
-    }
-}
-
-/// Whether bytes are one complete JSON text (RFC 8259), UTF-8.
-enum JSONValidation {
-    static func isJSONText(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { buffer in
-            guard UTF8Validation.isValid(buffer) else { return false }
-            var reader = JSONReader(buffer)
-            do {
-                guard reader.peek() != nil else { return false }
-                _ = try reader.skipValue()
-                return reader.peek() == nil
-            } catch {
-                return false
-            }
         }
     }
 }

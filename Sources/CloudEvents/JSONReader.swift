@@ -264,7 +264,7 @@ struct JSONReader {
 }
 
 /// Which containers are open while skipping a value: one bit per level, object or array.
-private struct ContainerStack {
+struct ContainerStack {
     private var words: [UInt64] = []
     private var inline: UInt64 = 0
     private var depth = 0
@@ -302,6 +302,33 @@ enum SWAR {
     /// True when some byte of `word` is zero.
     @inline(__always)
     static func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
+
+    /// Non-zero when some byte of `word` is `"`, `\`, below 0x20 or 0x80 and above (it may also be non-zero for a
+    /// plain byte after such a byte, never zero when one is there): what ends a plain ASCII run of a JSON string.
+    @inline(__always)
+    static func stringSpecialOrNonASCII(_ word: UInt64) -> UInt64 {
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        // A byte below 0x20 borrows when 0x20 is subtracted; a byte of 0x80 and above has its high bit already.
+        return ((word &- ones &* 0x20) | word | (quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & highs
+    }
+
+    /// Non-zero when some byte of `word` is below 0x20 or 0x7F and above — not printable ASCII (it may also be
+    /// non-zero for a printable byte after such a byte, never zero when one is there).
+    @inline(__always)
+    static func nonPrintableASCII(_ word: UInt64) -> UInt64 {
+        // Below 0x20 borrows when 0x20 is subtracted; 0x7F carries into the high bit when 1 is added.
+        ((word &- ones &* 0x20) | (word &+ ones) | word) & highs
+    }
+
+    /// Like ``nonPrintableASCII(_:)``, and non-zero too when some byte is `"` or `%`: what a binary-mode header
+    /// value must not hold to be used as it is.
+    @inline(__always)
+    static func nonPrintableQuoteOrPercent(_ word: UInt64) -> UInt64 {
+        let quote = word ^ (ones &* 0x22)
+        let percent = word ^ (ones &* 0x25)
+        return nonPrintableASCII(word) | ((quote &- ones) & ~quote | (percent &- ones) & ~percent) & highs
+    }
 
     /// True when some byte of `word` is `"`, `\` or below 0x20 — the bytes that end a plain run of a JSON string.
     @inline(__always)

@@ -9,41 +9,70 @@ enum URIGrammar {
     }
 
     private static func isURIReference(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = bytes.count
         var index = 0
         if let colon = schemeEnd(bytes) {
             index = colon + 1
-        } else if let first = bytes.firstIndex(where: { $0 == 0x3A || $0 == 0x2F || $0 == 0x3F || $0 == 0x23 }),
-            bytes[first] == 0x3A
-        {
+        } else {
             // path-noscheme: a colon in the first segment of a relative reference is not allowed.
-            return false
+            var probe = 0
+            while probe < count, bytes[probe] != 0x3A, bytes[probe] != 0x2F, bytes[probe] != 0x3F, bytes[probe] != 0x23 {
+                probe += 1
+            }
+            if probe < count, bytes[probe] == 0x3A { return false }
         }
         // hier-part / relative-part
-        if bytes.count >= index + 2, bytes[index] == 0x2F, bytes[index + 1] == 0x2F {
+        if count >= index + 2, bytes[index] == 0x2F, bytes[index + 1] == 0x2F {
             index += 2
-            let authorityEnd = bytes[index...].firstIndex(where: { $0 == 0x2F || $0 == 0x3F || $0 == 0x23 }) ?? bytes.count
+            var authorityEnd = index
+            while authorityEnd < count, bytes[authorityEnd] != 0x2F, bytes[authorityEnd] != 0x3F,
+                bytes[authorityEnd] != 0x23
+            {
+                authorityEnd += 1
+            }
             guard isAuthority(bytes[index..<authorityEnd]) else { return false }
             index = authorityEnd
         }
-        // path
-        while index < bytes.count, bytes[index] != 0x3F, bytes[index] != 0x23 {
-            guard let next = pchar(bytes, index, extra: .slash) else { return false }
-            index = next
-        }
-        // query
-        if index < bytes.count, bytes[index] == 0x3F {
+        // path, then "?" query, then "#" fragment; each run stops at the first byte it does not allow, and the
+        // reference is valid only if that byte starts the next part or the text ends there.
+        guard skipRun(bytes, &index, .path) else { return false }
+        if index < count, bytes[index] == 0x3F {
             index += 1
-            while index < bytes.count, bytes[index] != 0x23 {
-                guard let next = pchar(bytes, index, extra: .slashQuestion) else { return false }
-                index = next
-            }
+            guard skipRun(bytes, &index, .queryOrFragment) else { return false }
         }
-        // fragment
-        if index < bytes.count, bytes[index] == 0x23 {
+        if index < count, bytes[index] == 0x23 {
             index += 1
-            while index < bytes.count {
-                guard let next = pchar(bytes, index, extra: .slashQuestion) else { return false }
-                index = next
+            guard skipRun(bytes, &index, .queryOrFragment) else { return false }
+        }
+        return index == count
+    }
+
+    /// The bytes a path, query or fragment allows besides percent-encodings: `pchar` and `/` (and `?` in a query
+    /// or fragment). Bit n of `low` is set when byte n is allowed, bit n of `high` when byte 64 + n is.
+    enum RunBytes {
+        case path, queryOrFragment
+
+        @inline(__always)
+        func contains(_ byte: UInt8) -> Bool {
+            let low: UInt64 = self == .path ? 0x2FFF_FFD2_0000_0000 : 0xAFFF_FFD2_0000_0000
+            let high: UInt64 = 0x47FF_FFFE_87FF_FFFF
+            return byte < 64 ? low >> byte & 1 == 1 : byte < 128 && high >> (byte - 64) & 1 == 1
+        }
+    }
+
+    /// Skips allowed bytes and percent-encodings from `index`; false when a `%` is not followed by two hex digits.
+    @inline(__always)
+    private static func skipRun(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int, _ allowed: RunBytes) -> Bool {
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            if allowed.contains(byte) {
+                index += 1
+            } else if byte == 0x25 {
+                guard index + 2 < count, isHex(bytes[index + 1]), isHex(bytes[index + 2]) else { return false }
+                index += 3
+            } else {
+                break
             }
         }
         return true
@@ -71,7 +100,7 @@ enum URIGrammar {
     private static func isAuthority(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         var rest = bytes
         if let at = rest.lastIndex(of: 0x40) {
-            guard isRun(rest[rest.startIndex..<at], extra: [0x3A]) else { return false }
+            guard isRun(rest[rest.startIndex..<at], allowingColon: true) else { return false }
             rest = rest[(at + 1)...]
         }
         if rest.first == 0x5B {
@@ -87,11 +116,11 @@ enum URIGrammar {
             guard rest[(colon + 1)...].allSatisfy(isDigit) else { return false }
             rest = rest[rest.startIndex..<colon]
         }
-        return isRun(rest, extra: [])
+        return isRun(rest, allowingColon: false)
     }
 
-    /// `*( unreserved / pct-encoded / sub-delims / extra )`
-    private static func isRun(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, extra: [UInt8]) -> Bool {
+    /// `*( unreserved / pct-encoded / sub-delims )`, with `:` too for userinfo.
+    private static func isRun(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, allowingColon: Bool) -> Bool {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let byte = bytes[index]
@@ -102,7 +131,7 @@ enum URIGrammar {
                 index += 3
                 continue
             }
-            guard isUnreserved(byte) || isSubDelim(byte) || extra.contains(byte) else { return false }
+            guard isUnreservedOrSubDelim(byte) || (allowingColon && byte == 0x3A) else { return false }
             index += 1
         }
         return true
@@ -160,43 +189,26 @@ enum URIGrammar {
             }
     }
 
-    /// Consumes one `pchar` (or an `extra` byte) at `index`; the index after it, or `nil` when none is there.
-    private static func pchar(_ bytes: UnsafeBufferPointer<UInt8>, _ index: Int, extra: StaticBytes) -> Int? {
-        let byte = bytes[index]
-        if byte == 0x25 {
-            guard index + 2 < bytes.count, isHex(bytes[index + 1]), isHex(bytes[index + 2]) else { return nil }
-            return index + 3
-        }
-        if isUnreserved(byte) || isSubDelim(byte) || byte == 0x3A || byte == 0x40 || extra.contains(byte) {
-            return index + 1
-        }
-        return nil
-    }
-
     static func isAlpha(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
     static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
     static func isHex(_ byte: UInt8) -> Bool { isDigit(byte) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66) }
     static func isUnreserved(_ byte: UInt8) -> Bool {
         isAlpha(byte) || isDigit(byte) || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
     }
+    /// ``isUnreserved(_:)`` or ``isSubDelim(_:)``, the test every byte of a URI takes: bit n of the first mask is
+    /// set when byte n is either, bit n of the second when byte 64 + n is (`GrammarTests` check the masks).
+    @inline(__always)
+    static func isUnreservedOrSubDelim(_ byte: UInt8) -> Bool {
+        byte < 64
+            ? (0x2BFF_7FD2_0000_0000 as UInt64) >> byte & 1 == 1
+            : byte < 128 && (0x47FF_FFFE_87FF_FFFE as UInt64) >> (byte - 64) & 1 == 1
+    }
+
     /// `! $ & ' ( ) * + , ; =`
     static func isSubDelim(_ byte: UInt8) -> Bool {
         switch byte {
         case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D: true
         default: false
-        }
-    }
-}
-
-/// The extra bytes a URI component allows besides `pchar`, without allocating an array per call.
-enum StaticBytes {
-    case slash, slashQuestion
-
-    @inline(__always)
-    func contains(_ byte: UInt8) -> Bool {
-        switch self {
-        case .slash: byte == 0x2F
-        case .slashQuestion: byte == 0x2F || byte == 0x3F
         }
     }
 }

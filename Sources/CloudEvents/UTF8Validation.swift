@@ -13,35 +13,42 @@ public enum UTF8Validation {
                 index += 8
             }
             guard index < count else { break }
-            let lead = bytes[index]
-            if lead < 0x80 {
+            if bytes[index] < 0x80 {
                 index += 1
                 continue
             }
-            let length: Int
-            var lower: UInt8 = 0x80
-            var upper: UInt8 = 0xBF
-            switch lead {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lower = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; upper = 0x9F
-            case 0xF0: length = 4; lower = 0x90
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; upper = 0x8F
-            default: return false
-            }
-            guard index + length <= count else { return false }
-            let second = bytes[index + 1]
-            guard second >= lower, second <= upper else { return false }
-            var offset = 2
-            while offset < length {
-                guard bytes[index + offset] & 0xC0 == 0x80 else { return false }
-                offset += 1
-            }
-            index += length
+            guard let next = sequenceEnd(bytes, at: index) else { return false }
+            index = next
         }
         return true
+    }
+
+    /// The index after the multi-byte sequence whose lead byte (0x80 or above) is at `index`, or `nil` when the
+    /// sequence is not valid UTF-8. Shared with the JSON validator, which checks UTF-8 only inside strings.
+    @inline(__always)
+    static func sequenceEnd(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int? {
+        let length: Int
+        var lower: UInt8 = 0x80
+        var upper: UInt8 = 0xBF
+        switch bytes[index] {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lower = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; upper = 0x9F
+        case 0xF0: length = 4; lower = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; upper = 0x8F
+        default: return nil
+        }
+        guard index + length <= bytes.count else { return nil }
+        let second = bytes[index + 1]
+        guard second >= lower, second <= upper else { return nil }
+        var offset = 2
+        while offset < length {
+            guard bytes[index + offset] & 0xC0 == 0x80 else { return nil }
+            offset += 1
+        }
+        return index + length
     }
 
     public static func isValid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { isValid($0) } }
