@@ -192,7 +192,10 @@ struct JSONReader {
             }
             if byte == 0x5C {
                 escaped = true
-                index += 2
+                guard let length = JSONEscape.length(bytes, at: index) else {
+                    throw failure(#"invalid escape in a string: RFC 8259 allows \" \\ \/ \b \f \n \r \t and \u with four hex digits"#)
+                }
+                index += length
                 continue
             }
             if byte < 0x20 { throw failure("control characters must be escaped in strings") }

@@ -3,9 +3,9 @@
 ///
 /// It gives exactly the verdict of ``UTF8Validation`` followed by ``JSONReader/skipValue()`` over the whole input,
 /// but in one pass and without errors or positions: UTF-8 is checked only inside strings (a byte of 0x80 or above
-/// anywhere else is a syntax error anyway), and a string is scanned sixteen bytes at a time. Like the reader, it does
-/// not check what follows a backslash in a string beyond its UTF-8: `"\q"` passes (the reader only unescapes the
-/// strings it decodes). `CloudEventsTests/JSONValidationTests` hold the two verdicts equal over generated inputs.
+/// anywhere else is a syntax error anyway), and a string is scanned sixteen bytes at a time. Escapes are checked as
+/// the reader checks them (``JSONEscape``): `"\q"` is not JSON. `CloudEventsTests/JSONValidationTests` hold the two
+/// verdicts equal over generated inputs.
 enum JSONValidation {
     static func isJSONText(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { isJSONText($0) } }
 
@@ -94,20 +94,15 @@ enum JSONValidation {
                 position += 8
             }
             guard position < count else { return false }
-            var byte = bytes[position]
+            let byte = bytes[position]
             if byte == 0x22 {
                 index = position + 1
                 return true
             }
             if byte == 0x5C {
-                // The escaped byte is not checked (as in the reader), except that it must begin valid UTF-8.
-                position += 1
-                guard position < count else { return false }
-                byte = bytes[position]
-                if byte < 0x80 {
-                    position += 1
-                    continue
-                }
+                guard let length = JSONEscape.length(bytes, at: position) else { return false }
+                position += length
+                continue
             } else if byte < 0x80 {
                 guard byte >= 0x20 else { return false }
                 position += 1

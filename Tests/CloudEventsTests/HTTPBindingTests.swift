@@ -190,3 +190,30 @@ import Testing
         #expect(message.mode == .batch && message.events.count == 2)
     }
 }
+
+/// Data declared as JSON must be JSON any parser accepts: RFC 8259 escapes only, in both modes.
+@Suite struct JSONDataEscapeTests {
+    static let headers = [
+        ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "t"),
+        ("content-type", "application/json"),
+    ]
+
+    @Test(arguments: [#"{"a":"\q"}"#, #"["\u12"]"#, #""\u00G0""#, #"{"a":"\"#])
+    func invalidEscapesInJSONDataAreRefused(_ body: String) {
+        do throws(CloudEventError) {
+            _ = try HTTPBinding.decode(fields: fields(Self.headers), body: Array(body.utf8))
+            Issue.record("binary mode accepted \(body)")
+        } catch {}
+        let structured = #"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":"# + body + "}"
+        do throws(CloudEventError) {
+            _ = try JSONEventFormat.decode(Array(structured.utf8))
+            Issue.record("structured mode accepted \(structured)")
+        } catch {}
+    }
+
+    @Test func everyRFC8259EscapeIsAccepted() throws {
+        let body = #"{"a":"\" \\ \/ \b \f \n \r \t \u00e9 \uD834\uDD1E"}"#
+        let message = try HTTPBinding.decode(fields: fields(Self.headers), body: Array(body.utf8))
+        #expect(message.events.count == 1 && message.events.first?.data == Array(body.utf8))
+    }
+}

@@ -23,7 +23,8 @@ struct JSONValidationTests {
     @Test(arguments: [
         ("{}", true), ("[]", true), (" \t\r\n{ } \n", true), ("0", true), ("-0", true), ("-0.5e+10", true),
         ("1E3", true), ("12.25", true), ("true", true), ("false", true), ("null", true), ("\"\"", true),
-        (#"{"a":[1,{"b":null}],"c":"d"}"#, true), (#"["é", "𝄞", "\u00e9\n"]"#, true), (#""\q""#, true),
+        (#"{"a":[1,{"b":null}],"c":"d"}"#, true), (#"["é", "𝄞", "\u00e9\n"]"#, true), (#""\q""#, false), (#""\u12""#, false), (#""\u12g4""#, false), (#""\uD800""#, true),
+        (#""\"\\\/\b\f\n\r\t\u00E9""#, true),
         ("", false), ("   ", false), ("{", false), ("}", false), ("[1,]", false), ("{\"a\"}", false),
         ("{\"a\":1,}", false), ("{1:2}", false), ("01", false), ("-", false), ("1.", false), ("1e", false),
         (".5", false), ("+1", false), ("tru", false), ("truex", false), ("nul", false), ("\"abc", false),
