@@ -195,7 +195,7 @@ let package = Package(
         .target(
             name: "HadronOperator",
             dependencies: [
-                "KubeAPI",
+                "KubeAPI", "HadronCore", "Placement",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -245,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "HadronOperatorTests",
             dependencies: [
-                "HadronOperator", "KubeAPI", "KubeAPITestDouble",
+                "HadronOperator", "KubeAPI", "KubeAPITestDouble", "HadronCore", "Placement",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
