@@ -15,9 +15,11 @@ struct OperatorReplica {
     let elector: LeaseElector
     let task: Task<Void, any Error>
 
-    static let leaseDuration = Duration.seconds(2)
-    static let renewDeadline = Duration.milliseconds(1500)
-    static let retryPeriod = Duration.milliseconds(300)
+    // Longer than the election tests' timings: a replica here also runs a dozen informers and the
+    // reconcilers, and a renewal that misses its deadline on a loaded machine ends a term.
+    static let leaseDuration = Duration.seconds(3)
+    static let renewDeadline = Duration.milliseconds(2500)
+    static let retryPeriod = Duration.milliseconds(400)
 
     static func start(_ identity: String, world: OperatorWorld) throws -> OperatorReplica {
         let token = "token-\(identity)"
@@ -44,7 +46,7 @@ struct OperatorReplica {
     }
 }
 
-@Suite struct OperatorRuntimeTests {
+@Suite(.serialized) struct OperatorRuntimeTests {
     /// The jittered acquire period reaches retryPeriod × 2.2; allow for a loaded machine.
     static let slack = Duration.seconds(3)
 

@@ -5,8 +5,10 @@ import KubeAPITestDouble
 import Testing
 
 /// The reconcilers against the API server double: what they apply, that a settled world gets no
-/// writes, how conflicts are retaken, and the never-shrink and never-delete rules.
-@Suite struct ReconcileTests {
+/// writes, how conflicts are retaken, and the never-shrink and never-delete rules. One at a time:
+/// each runs a double and a dozen informers, and run together they starve the Lease renewals of
+/// the election tests on a two-core machine.
+@Suite(.serialized) struct ReconcileTests {
     static let labels = """
         {"app.kubernetes.io/name": "hadron", "app.kubernetes.io/instance": "events",
          "app.kubernetes.io/component": "COMPONENT", "app.kubernetes.io/part-of": "hadron",
@@ -294,6 +296,26 @@ import Testing
             #expect(!world.operatorWrites().contains { $0.query["force"] == "true" })
             #expect(await world.stored(StatefulSet.descriptor, "events-storage")?[path: ["spec", "replicas"]]?.intValue == 5)
             #expect(running.controller.isReconciling, "the elector, not a failed check, ends a term")
+            await running.stop()
+        }
+    }
+
+    @Test func aFieldTheSpecNoLongerAsksForIsReleased() async throws {
+        try await OperatorWorld.with { world in
+            _ = try await Self.declareWorld(world)
+            let running = try await world.startController()
+            await running.controller.reconcileAll()
+            #expect(await world.stored(Ingress.descriptor, "events-gateway")?[path: ["spec", "tls"]] != nil)
+
+            // Every remaining field keeps its value, so only the body's digest shows the change.
+            _ = try await world.admin.mergePatch(
+                HadronCluster.self, name: "events", namespace: "default",
+                patch: ["spec": ["gateway": ["ingress": ["tlsSecret": .null]]]])
+            #expect(
+                await eventually {
+                    let ingress = await world.stored(Ingress.descriptor, "events-gateway")
+                    return ingress != nil && ingress?[path: ["spec", "tls"]] == nil
+                })
             await running.stop()
         }
     }
