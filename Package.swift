@@ -106,7 +106,8 @@ let package = Package(
         .executableTarget(
             name: "hadron",
             dependencies: [
-                "CloudEvents", "HadronCore", "HadronOperator", "KubeAPI", "HadronControl", "HadronHTTP", "HadronStorage",
+                "CloudEvents", "HadronCore", "HadronOperator", "KubeAPI", "HadronControl", "HadronHTTP",
+                "HadronStorage",
                 "HadronGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -160,12 +161,14 @@ let package = Package(
             name: "HadronControlTests",
             dependencies: [
                 "HadronControl", "HadronCore", "HadronHTTP", .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
-            name: "HadronCoreTests", dependencies: ["HadronCore", "CloudEvents", "HadronTestSupport"], swiftSettings: strict
+            name: "HadronCoreTests", dependencies: ["HadronCore", "CloudEvents", "HadronTestSupport"],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "SegmentLogTests",

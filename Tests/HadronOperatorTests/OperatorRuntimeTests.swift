@@ -109,7 +109,9 @@ struct OperatorReplica {
                         == 4
                 })
             #expect(
-                world.operatorWrites(token: successor.token).contains { $0.path.hasSuffix("/statefulsets/events-storage") })
+                world.operatorWrites(token: successor.token).contains {
+                    $0.path.hasSuffix("/statefulsets/events-storage")
+                })
             await successor.kill()
         }
     }

@@ -53,7 +53,8 @@ struct OperatorWorld {
 
     func operatorClient(token: String = OperatorWorld.operatorToken) -> KubeClient {
         double.addToken(token)
-        return KubeClient(configuration: double.tokenConfiguration(token: token), logger: operatorTestLogger("operator"))
+        return KubeClient(
+            configuration: double.tokenConfiguration(token: token), logger: operatorTestLogger("operator"))
     }
 
     /// A controller running one term (as if leading), started and synced.

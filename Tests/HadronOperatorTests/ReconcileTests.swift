@@ -39,7 +39,8 @@ import Testing
     }
 
     /// A cluster of three ready storage pods with a stream `orders` of three partitions (RF 2).
-    static func declareWorld(_ world: OperatorWorld, ingress: Bool = true) async throws -> (HadronCluster, HadronStream) {
+    static func declareWorld(_ world: OperatorWorld, ingress: Bool = true) async throws -> (HadronCluster, HadronStream)
+    {
         let cluster = try await world.createCluster(
             ingress: ingress ? (host: "events.example.com", tlsSecret: "events-tls") : nil)
         for ordinal in 0..<3 { try await world.createStoragePod(ordinal: ordinal) }
@@ -138,7 +139,9 @@ import Testing
                             "backend": {"service": {"name": "events-gateway", "port": {"name": "http"}}}}]}}],
                           "tls": [{"hosts": ["events.example.com"], "secretName": "events-tls"}]}}
                 """)
-            #expect(bodies["/apis/networking.k8s.io/v1/namespaces/default/ingresses/events-gateway"]?.withoutDigest() == ingress)
+            #expect(
+                bodies["/apis/networking.k8s.io/v1/namespaces/default/ingresses/events-gateway"]?.withoutDigest()
+                    == ingress)
 
             // Placement over events-storage-0…2 (RF 2): partition p starts at pod p; the first replica leads.
             let partitionLabels = Self.labels("partition")
@@ -162,13 +165,16 @@ import Testing
             #expect(
                 status.partitions == [
                     .init(
-                        partition: 0, leader: "events-storage-0", epoch: 1, replicas: ["events-storage-0", "events-storage-1"],
+                        partition: 0, leader: "events-storage-0", epoch: 1,
+                        replicas: ["events-storage-0", "events-storage-1"],
                         isr: ["events-storage-0", "events-storage-1"], state: "Online", service: "events-orders-0"),
                     .init(
-                        partition: 1, leader: "events-storage-1", epoch: 1, replicas: ["events-storage-1", "events-storage-2"],
+                        partition: 1, leader: "events-storage-1", epoch: 1,
+                        replicas: ["events-storage-1", "events-storage-2"],
                         isr: ["events-storage-1", "events-storage-2"], state: "Online", service: "events-orders-1"),
                     .init(
-                        partition: 2, leader: "events-storage-2", epoch: 1, replicas: ["events-storage-2", "events-storage-0"],
+                        partition: 2, leader: "events-storage-2", epoch: 1,
+                        replicas: ["events-storage-2", "events-storage-0"],
                         isr: ["events-storage-2", "events-storage-0"], state: "Online", service: "events-orders-2"),
                 ])
             #expect(status.conditions?.first { $0.type == "Ready" }?.status == "True")
@@ -176,11 +182,13 @@ import Testing
 
             // Every object is owned by its CR and carries the digest of the body it was applied with.
             let stored = try #require(await world.stored(StatefulSet.descriptor, "events-storage"))
-            #expect(stored[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["uid"]?.stringValue == clusterUID)
+            #expect(
+                stored[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["uid"]?.stringValue == clusterUID)
             #expect(stored[path: ["metadata", "annotations", DesiredObject.bodyDigestAnnotation]] != nil)
 
             // Storage pods are not ready in the double (no kubelet): the cluster says so.
-            let clusterStatus = try await world.admin.get(HadronCluster.self, name: "events", namespace: "default").status
+            let clusterStatus = try await world.admin.get(HadronCluster.self, name: "events", namespace: "default")
+                .status
             let ready = try #require(clusterStatus?.conditions?.first { $0.type == "Ready" })
             #expect(ready.status == "False" && ready.reason == "StorageNotReady" && ready.observedGeneration == 1)
             #expect(clusterStatus?.conditions?.map(\.type) == ["Ready", "Progressing", "Degraded"])
@@ -227,11 +235,14 @@ import Testing
                 subresource: "status")
             _ = try await world.admin.mergePatch(
                 Deployment.self, name: "events-gateway", namespace: "default",
-                patch: ["status": ["observedGeneration": 1, "replicas": 2, "availableReplicas": 2, "updatedReplicas": 2]],
+                patch: [
+                    "status": ["observedGeneration": 1, "replicas": 2, "availableReplicas": 2, "updatedReplicas": 2]
+                ],
                 subresource: "status")
             #expect(
                 await eventually {
-                    let status = try? await world.admin.get(HadronCluster.self, name: "events", namespace: "default").status
+                    let status = try? await world.admin.get(HadronCluster.self, name: "events", namespace: "default")
+                        .status
                     return status?.conditions?.first { $0.type == "Ready" }?.status == "True"
                 })
             await running.controller.reconcileAll()
@@ -263,7 +274,8 @@ import Testing
             await running.controller.reconcileAll()
 
             let requests = world.double.requests.dropFirst(mark).filter {
-                $0.authentication == .bearerToken(OperatorWorld.operatorToken) && $0.path.hasSuffix("/statefulsets/events-storage")
+                $0.authentication == .bearerToken(OperatorWorld.operatorToken)
+                    && $0.path.hasSuffix("/statefulsets/events-storage")
                     && !($0.method == "GET" && $0.query["watch"] != nil)
             }
             let sequence = requests.map { "\($0.method)\($0.query["force"] == "true" ? " force" : "")" }
@@ -274,7 +286,8 @@ import Testing
             let stored = try #require(await world.stored(StatefulSet.descriptor, "events-storage"))
             let managers = stored[path: ["metadata", "managedFields"]]?.arrayValue ?? []
             let operatorFields = managers.first { $0["manager"]?.stringValue == "hadron-operator" }
-            #expect(operatorFields?[path: ["fieldsV1", "f:spec", "f:replicas"]] != nil, "the operator owns replicas again")
+            #expect(
+                operatorFields?[path: ["fieldsV1", "f:spec", "f:replicas"]] != nil, "the operator owns replicas again")
             #expect(!managers.contains { $0["manager"]?.stringValue == "kubectl" }, "kubectl's only field moved")
             await running.stop()
         }
@@ -294,7 +307,9 @@ import Testing
             // The conflict is seen, the Lease check fails, and the pass is retried (with backoff) — never forced.
             #expect(await eventually { leadership.asked >= 2 })
             #expect(!world.operatorWrites().contains { $0.query["force"] == "true" })
-            #expect(await world.stored(StatefulSet.descriptor, "events-storage")?[path: ["spec", "replicas"]]?.intValue == 5)
+            #expect(
+                await world.stored(StatefulSet.descriptor, "events-storage")?[path: ["spec", "replicas"]]?.intValue == 5
+            )
             #expect(running.controller.isReconciling, "the elector, not a failed check, ends a term")
             await running.stop()
         }
@@ -337,7 +352,9 @@ import Testing
             let grown = try #require(try await world.stream("orders").status?.partitions)
             #expect(Array(grown.prefix(2)) == placed)
             #expect(grown[3].replicas == ["events-storage-0", "events-storage-1", "events-storage-2"])
-            for partition in 0..<4 { #expect(await world.stored(KubeService.descriptor, "events-orders-\(partition)") != nil) }
+            for partition in 0..<4 {
+                #expect(await world.stored(KubeService.descriptor, "events-orders-\(partition)") != nil)
+            }
 
             // Shrink: refused and reported; nothing removed.
             _ = try await world.admin.mergePatch(
@@ -353,7 +370,9 @@ import Testing
             let degraded = afterShrink.status?.conditions?.first { $0.type == "Degraded" }
             #expect(degraded?.status == "True")
             #expect(degraded?.message?.contains("set spec.partitions to at least 4") == true)
-            for partition in 0..<4 { #expect(await world.stored(KubeService.descriptor, "events-orders-\(partition)") != nil) }
+            for partition in 0..<4 {
+                #expect(await world.stored(KubeService.descriptor, "events-orders-\(partition)") != nil)
+            }
             #expect(!world.operatorWrites().contains { $0.method == "DELETE" })
             await running.stop()
         }
@@ -367,10 +386,12 @@ import Testing
 
             // The ingress leaves the cluster's spec: the Ingress stays, listed as stale.
             _ = try await world.admin.mergePatch(
-                HadronCluster.self, name: "events", namespace: "default", patch: ["spec": ["gateway": ["ingress": .null]]])
+                HadronCluster.self, name: "events", namespace: "default",
+                patch: ["spec": ["gateway": ["ingress": .null]]])
             #expect(
                 await eventually {
-                    let status = try? await world.admin.get(HadronCluster.self, name: "events", namespace: "default").status
+                    let status = try? await world.admin.get(HadronCluster.self, name: "events", namespace: "default")
+                        .status
                     return status?.stale == [
                         StaleObject(
                             apiVersion: "networking.k8s.io/v1", kind: "Ingress", name: "events-gateway",
@@ -381,7 +402,8 @@ import Testing
 
             // The stream is deleted with its dependents orphaned, then declared again with fewer partitions: the
             // Services of partitions it no longer has stay, listed as stale.
-            try await world.admin.delete(HadronStream.self, name: "orders", namespace: "default", propagationPolicy: "Orphan")
+            try await world.admin.delete(
+                HadronStream.self, name: "orders", namespace: "default", propagationPolicy: "Orphan")
             _ = try await world.createStream("orders", partitions: 2, replicationFactor: 2)
             #expect(
                 await eventually {
@@ -409,7 +431,8 @@ import Testing
             #expect(ready?.status == "False" && ready?.reason == "AwaitingStorageNodes")
             #expect(waiting?.partitions?.map(\.state) == ["Unavailable", "Unavailable"])
             let service = await world.stored(KubeService.descriptor, "events-orders-0")
-            #expect(service != nil && service?[path: ["spec", "selector"]] == nil, "no leader: the Service selects nothing")
+            #expect(
+                service != nil && service?[path: ["spec", "selector"]] == nil, "no leader: the Service selects nothing")
 
             // The third pod becomes ready: its watch event alone brings placement.
             try await world.setReady("events-storage-2", true)
@@ -420,7 +443,8 @@ import Testing
             #expect(
                 await eventually {
                     await world.stored(KubeService.descriptor, "events-orders-1")?[
-                        path: ["spec", "selector", "statefulset.kubernetes.io/pod-name"]]?.stringValue == "events-storage-1"
+                        path: ["spec", "selector", "statefulset.kubernetes.io/pod-name"]]?.stringValue
+                        == "events-storage-1"
                 })
             await running.stop()
         }

@@ -56,7 +56,10 @@ import Testing
         }
         // Eligible: 0 and 2 (1 has the wrong disk, 3 the wrong zone).
         let plan = StreamPlan(spec: spec, recorded: [], candidates: candidates)
-        #expect(plan.partitions.map(\.replicas) == [["events-storage-0", "events-storage-2"], ["events-storage-2", "events-storage-0"]])
+        #expect(
+            plan.partitions.map(\.replicas) == [
+                ["events-storage-0", "events-storage-2"], ["events-storage-2", "events-storage-0"],
+            ])
 
         spec.replicationFactor = 3
         let short = StreamPlan(spec: spec, recorded: [], candidates: candidates)
@@ -66,7 +69,8 @@ import Testing
     }
 
     @Test func partitionServiceNames() {
-        #expect(ClusterNames.partitionService(cluster: "events", stream: "orders.eu", partition: 3) == "events-orders-eu-3")
+        #expect(
+            ClusterNames.partitionService(cluster: "events", stream: "orders.eu", partition: 3) == "events-orders-eu-3")
         #expect(ClusterNames.isValidServiceName("events-orders-eu-3"))
         #expect(!ClusterNames.isValidServiceName("0events"))
         #expect(!ClusterNames.isValidServiceName(String(repeating: "a", count: 64)))

@@ -744,7 +744,8 @@ actor APIServerState {
                 guard let value = reference[field]?.stringValue, !value.isEmpty else {
                     let detail =
                         field == "apiVersion"
-                        ? "version must not be empty" : field == "uid" ? "uid must not be empty" : "\(field) must not be empty"
+                        ? "version must not be empty"
+                        : field == "uid" ? "uid must not be empty" : "\(field) must not be empty"
                     throw APIFailure.invalid(
                         rule, name: name, field: "metadata.ownerReferences.\(field)",
                         detail: "Invalid value: \"\": \(detail)")

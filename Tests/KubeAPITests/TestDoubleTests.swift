@@ -155,7 +155,9 @@ import Testing
                 kube, "PATCH", path, query: [("fieldManager", "m")], body: body([owner, second]),
                 contentType: "application/apply-patch+yaml")
             #expect(twoControllers == 422)
-            #expect(twoStatus["message"]?.stringValue?.contains("Only one reference can have Controller set to true") == true)
+            #expect(
+                twoStatus["message"]?.stringValue?.contains("Only one reference can have Controller set to true")
+                    == true)
             let (created, stored) = try await Self.raw(
                 kube, "PATCH", path, query: [("fieldManager", "m")], body: body([owner]),
                 contentType: "application/apply-patch+yaml")
@@ -178,7 +180,8 @@ import Testing
             #expect(applied.metadata.generation == 1)
             let raw = try await kube.getObject(Ingress.descriptor, name: "web", namespace: "default")
             #expect(raw[path: ["spec", "rules"]] == [["host": "a.example.com"]])
-            let (status, _) = try await Self.raw(kube, "GET", "/apis/networking.k8s.io/v1/namespaces/default/ingresses/web/status")
+            let (status, _) = try await Self.raw(
+                kube, "GET", "/apis/networking.k8s.io/v1/namespaces/default/ingresses/web/status")
             #expect(status == 200)
 
             // Unstructured keeps every field; its metadata writes through to the object.

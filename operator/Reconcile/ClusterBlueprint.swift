@@ -18,8 +18,9 @@ public struct ClusterBlueprint: Sendable {
     /// changing claim templates, so a change of `spec.storage.volumeSize` is reported, not applied.
     public let existingVolume: (size: String, storageClassName: String?)?
 
-    public init(cluster: HadronCluster, defaultImage: String?, existingVolume: (size: String, storageClassName: String?)?)
-    {
+    public init(
+        cluster: HadronCluster, defaultImage: String?, existingVolume: (size: String, storageClassName: String?)?
+    ) {
         self.cluster = cluster
         self.namespace = cluster.metadata.namespace ?? ""
         self.name = cluster.metadata.name ?? ""
@@ -81,7 +82,9 @@ public struct ClusterBlueprint: Sendable {
     func metadata(_ objectName: String, component: String) -> ObjectMeta {
         ObjectMeta(
             name: objectName, namespace: namespace, labels: ClusterNames.labels(cluster: name, component: component),
-            ownerReferences: [ClusterNames.ownerReference(descriptor: HadronCluster.descriptor, metadata: cluster.metadata)])
+            ownerReferences: [
+                ClusterNames.ownerReference(descriptor: HadronCluster.descriptor, metadata: cluster.metadata)
+            ])
     }
 
     func componentName(_ component: String) -> String {
@@ -103,7 +106,8 @@ public struct ClusterBlueprint: Sendable {
             metadata: metadata(componentName(component), component: component),
             rules: [
                 PolicyRule(apiGroups: ["hadron.dev"], resources: watched, verbs: ["get", "list", "watch"]),
-                PolicyRule(apiGroups: ["hadron.dev"], resources: ["hadronclusters"], resourceNames: [name], verbs: ["get"]),
+                PolicyRule(
+                    apiGroups: ["hadron.dev"], resources: ["hadronclusters"], resourceNames: [name], verbs: ["get"]),
             ])
     }
 
@@ -119,7 +123,10 @@ public struct ClusterBlueprint: Sendable {
             metadata: metadata(ClusterNames.storageHeadless(name), component: "storage"),
             spec: ServiceSpec(
                 selector: ClusterNames.selector(cluster: name, component: "storage"),
-                ports: [ServicePort(name: "internal", port: ClusterNames.storagePort, targetPort: "internal", protocol: "TCP")],
+                ports: [
+                    ServicePort(
+                        name: "internal", port: ClusterNames.storagePort, targetPort: "internal", protocol: "TCP")
+                ],
                 clusterIP: "None",
                 // Peers resolve each other before they are ready: a follower catching up is not ready yet.
                 publishNotReadyAddresses: true))
@@ -131,7 +138,8 @@ public struct ClusterBlueprint: Sendable {
             spec: ServiceSpec(
                 type: "ClusterIP",
                 selector: ClusterNames.selector(cluster: name, component: "gateway"),
-                ports: [ServicePort(name: "http", port: ClusterNames.gatewayPort, targetPort: "http", protocol: "TCP")]))
+                ports: [ServicePort(name: "http", port: ClusterNames.gatewayPort, targetPort: "http", protocol: "TCP")])
+        )
     }
 
     /// One voluntary disruption at a time: with the default replication (3, min ISR 2) a drain never
@@ -174,7 +182,11 @@ public struct ClusterBlueprint: Sendable {
             template: podTemplate(component: "storage", container: container),
             volumeClaimTemplates: [
                 [
-                    "metadata": ["name": "data", "labels": .object(ClusterNames.labels(cluster: name, component: "storage").mapValues { .string($0) })],
+                    "metadata": [
+                        "name": "data",
+                        "labels": .object(
+                            ClusterNames.labels(cluster: name, component: "storage").mapValues { .string($0) }),
+                    ],
                     "spec": claimSpec,
                 ]
             ])
@@ -207,7 +219,9 @@ public struct ClusterBlueprint: Sendable {
                 "paths": [
                     [
                         "path": "/", "pathType": "Prefix",
-                        "backend": ["service": ["name": .string(ClusterNames.gateway(name)), "port": ["name": "http"]]],
+                        "backend": [
+                            "service": ["name": .string(ClusterNames.gateway(name)), "port": ["name": "http"]]
+                        ],
                     ]
                 ]
             ]
@@ -247,7 +261,8 @@ public struct ClusterBlueprint: Sendable {
                             "topologyKey": "kubernetes.io/hostname",
                             "labelSelector": [
                                 "matchLabels": .object(
-                                    ClusterNames.selector(cluster: name, component: component).mapValues { .string($0) })
+                                    ClusterNames.selector(cluster: name, component: component).mapValues { .string($0) }
+                                )
                             ],
                         ],
                     ]
@@ -260,7 +275,9 @@ public struct ClusterBlueprint: Sendable {
     }
 
     static func httpProbe(path: String, port: String, period: Int, initialDelay: Int) -> JSONValue {
-        var probe: JSONValue = ["httpGet": ["path": .string(path), "port": .string(port)], "periodSeconds": .number(Double(period))]
+        var probe: JSONValue = [
+            "httpGet": ["path": .string(path), "port": .string(port)], "periodSeconds": .number(Double(period)),
+        ]
         if initialDelay > 0 { probe["initialDelaySeconds"] = .number(Double(initialDelay)) }
         return probe
     }

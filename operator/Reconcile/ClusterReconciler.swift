@@ -74,7 +74,8 @@ struct ClusterReconciler: Sendable {
             failures: failures, stale: stale)
         try await applier.ensure(
             DesiredObject(
-                statusOf: HadronCluster.descriptor, namespace: namespace, name: name, status: try JSONValue(encoding: status)),
+                statusOf: HadronCluster.descriptor, namespace: namespace, name: name,
+                status: try JSONValue(encoding: status)),
             cached: await caches.object(HadronCluster.descriptor, namespace: namespace, name: name))
         if !failures.isEmpty { throw ReconcileError.partial(failures) }
     }

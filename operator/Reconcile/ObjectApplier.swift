@@ -147,7 +147,8 @@ public actor ObjectApplier {
         if desired.subresource == "status" {
             return JSONSubset.equal(desired.body["status"], observed["status"])
         }
-        for (member, value) in desired.body.objectValue ?? [:] where !["apiVersion", "kind", "metadata"].contains(member) {
+        for (member, value) in desired.body.objectValue ?? [:]
+        where !["apiVersion", "kind", "metadata"].contains(member) {
             guard JSONSubset.holds(value, in: observed[member]) else { return false }
         }
         return true

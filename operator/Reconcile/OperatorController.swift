@@ -190,8 +190,9 @@ public final class OperatorController: Sendable {
         switch change {
         case .added(let added), .deleted(let added): pod = added
         case .updated(let old, let new):
-            guard old.status?.isReady != new.status?.isReady || old.metadata.labels != new.metadata.labels
-                || (old.metadata.deletionTimestamp == nil) != (new.metadata.deletionTimestamp == nil)
+            guard
+                old.status?.isReady != new.status?.isReady || old.metadata.labels != new.metadata.labels
+                    || (old.metadata.deletionTimestamp == nil) != (new.metadata.deletionTimestamp == nil)
             else { return [] }
             pod = new
         }

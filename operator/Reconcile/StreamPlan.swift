@@ -24,7 +24,9 @@ public struct StreamPlan: Sendable, Equatable {
     /// - Parameters:
     ///   - recorded: `status.partitions` as last written.
     ///   - candidates: the cluster's storage pods that are ready (ids are pod names).
-    public init(spec: HadronStream.Spec, recorded: [HadronStream.PartitionStatus], candidates: [ReplicaPlacement.Candidate]) {
+    public init(
+        spec: HadronStream.Spec, recorded: [HadronStream.PartitionStatus], candidates: [ReplicaPlacement.Candidate]
+    ) {
         let requested = max(1, spec.partitions ?? 1)
         let existing = (recorded.map(\.partition).max() ?? -1) + 1
         let count = max(requested, existing)

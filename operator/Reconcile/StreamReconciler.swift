@@ -26,7 +26,8 @@ struct StreamReconciler: Sendable {
 
         guard let cluster = spec.cluster, !cluster.isEmpty else {
             conditions.set(
-                "Ready", false, reason: "ClusterNotSpecified", message: "set spec.cluster to the HadronCluster to run on")
+                "Ready", false, reason: "ClusterNotSpecified",
+                message: "set spec.cluster to the HadronCluster to run on")
             conditions.set("Degraded", false, reason: "AsExpected", message: "nothing to apply")
             try await writeStatus(stream, partitions: stream.status?.partitions, conditions: conditions, stale: [])
             return
@@ -40,7 +41,8 @@ struct StreamReconciler: Sendable {
         var services: [DesiredObject] = []
         var serviceNames: [String] = []
         for partition in plan.partitions {
-            let serviceName = ClusterNames.partitionService(cluster: cluster, stream: name, partition: partition.partition)
+            let serviceName = ClusterNames.partitionService(
+                cluster: cluster, stream: name, partition: partition.partition)
             serviceNames.append(serviceName)
             services.append(try DesiredObject(partitionService(stream, cluster: cluster, partition, name: serviceName)))
         }
@@ -84,7 +86,8 @@ struct StreamReconciler: Sendable {
                     + "characters, a letter first): shorten the cluster or stream name")
         } else if !clusterExists {
             conditions.set(
-                "Ready", false, reason: "ClusterNotFound", message: "HadronCluster \(cluster) does not exist in \(namespace)")
+                "Ready", false, reason: "ClusterNotFound",
+                message: "HadronCluster \(cluster) does not exist in \(namespace)")
         } else if let shortage = plan.shortage {
             conditions.set(
                 "Ready", false, reason: "AwaitingStorageNodes",
@@ -130,7 +133,9 @@ struct StreamReconciler: Sendable {
     /// The Service gateways reach partition `partition` through: it selects the leader pod alone, and
     /// nothing while the partition has no leader (no endpoints: clients get a fast failure, not a
     /// replica that would refuse the write).
-    func partitionService(_ stream: HadronStream, cluster: String, _ partition: PartitionInfo, name: String) -> KubeService {
+    func partitionService(_ stream: HadronStream, cluster: String, _ partition: PartitionInfo, name: String)
+        -> KubeService
+    {
         var labels = ClusterNames.labels(cluster: cluster, component: "partition")
         labels[ClusterNames.streamLabel] = stream.name
         labels[ClusterNames.partitionLabel] = String(partition.partition)
@@ -144,7 +149,8 @@ struct StreamReconciler: Sendable {
             spec: ServiceSpec(
                 type: "ClusterIP", selector: leader.map { [ClusterNames.podNameLabel: $0] },
                 ports: [
-                    ServicePort(name: "internal", port: ClusterNames.storagePort, targetPort: "internal", protocol: "TCP")
+                    ServicePort(
+                        name: "internal", port: ClusterNames.storagePort, targetPort: "internal", protocol: "TCP")
                 ]))
     }
 

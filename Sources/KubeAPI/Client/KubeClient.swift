@@ -226,7 +226,8 @@ public struct KubeClient: Sendable {
     }
 
     /// GET of one object of any kind, as JSON.
-    public func getObject(_ descriptor: ResourceDescriptor, name: String, namespace: String?) async throws -> JSONValue {
+    public func getObject(_ descriptor: ResourceDescriptor, name: String, namespace: String?) async throws -> JSONValue
+    {
         let path = descriptor.objectPath(name: name, namespace: resolve(namespace, descriptor: descriptor))
         return try decode(JSONValue.self, try await send(method: "GET", path: path), request: "GET \(path)")
     }
