@@ -35,10 +35,24 @@ public struct OperatorRuntime: Sendable {
         onListening: @escaping @Sendable (String, Int) -> Void
     ) throws -> (ServiceGroup, LeaseElector) {
         let controller = self.controller
+        let logger = self.logger
         let elector = try LeaseElector(
             configuration: settings.election, client: client, logger: logger,
             metricsFactory: PrometheusMetricsFactory(registry: registry),
-            leaderWork: { try await controller.run() })
+            leaderWork: {
+                // A term ends only when leadership does: should the reconcilers fail on their own
+                // (an unreadable token file ends every watch), they start again while this replica leads.
+                while true {
+                    do {
+                        try await controller.run()
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        logger.error("Reconcilers failed; restarting", metadata: ["error": "\(error)"])
+                    }
+                    try await Task.sleep(for: .seconds(1))
+                }
+            })
         leadership.elector.withLock { $0 = elector }
         let server = OperatorHTTPServer(
             host: settings.host, port: settings.port, registry: registry, logger: logger, onListening: onListening)
