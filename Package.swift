@@ -106,7 +106,8 @@ let package = Package(
         .executableTarget(
             name: "hadron",
             dependencies: [
-                "CloudEvents", "HadronCore", "HadronOperator", "KubeAPI", "HadronControl", "HadronHTTP", "HadronStorage",
+                "CloudEvents", "HadronCore", "HadronOperator", "KubeAPI", "HadronControl", "HadronHTTP",
+                "HadronStorage",
                 "HadronGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -160,12 +161,14 @@ let package = Package(
             name: "HadronControlTests",
             dependencies: [
                 "HadronControl", "HadronCore", "HadronHTTP", .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
-            name: "HadronCoreTests", dependencies: ["HadronCore", "CloudEvents", "HadronTestSupport"], swiftSettings: strict
+            name: "HadronCoreTests", dependencies: ["HadronCore", "CloudEvents", "HadronTestSupport"],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "SegmentLogTests",
@@ -195,7 +198,7 @@ let package = Package(
         .target(
             name: "HadronOperator",
             dependencies: [
-                "KubeAPI",
+                "KubeAPI", "HadronCore", "Placement",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -245,7 +248,7 @@ let package = Package(
         .testTarget(
             name: "HadronOperatorTests",
             dependencies: [
-                "HadronOperator", "KubeAPI", "KubeAPITestDouble",
+                "HadronOperator", "KubeAPI", "KubeAPITestDouble", "HadronCore", "Placement",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

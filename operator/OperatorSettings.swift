@@ -6,11 +6,17 @@ public struct OperatorSettings: Sendable {
     public var host: String
     public var port: Int
     public var election: LeaderElectionConfiguration
+    /// What the reconcilers watch and how often they resync.
+    public var controller: OperatorController.Settings
 
-    public init(host: String, port: Int, election: LeaderElectionConfiguration) {
+    public init(
+        host: String, port: Int, election: LeaderElectionConfiguration,
+        controller: OperatorController.Settings = OperatorController.Settings()
+    ) {
         self.host = host
         self.port = port
         self.election = election
+        self.controller = controller
     }
 
     /// The namespace to elect in: `NAMESPACE` (the downward API), else the pod's service-account

@@ -7,9 +7,8 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// `hadron operator`: the Kubernetes control plane. For now it elects a leader on the
-/// `hadron-operator` Lease and serves `/healthz` and `/metrics`; the reconcilers run as leader work
-/// once they exist.
+/// `hadron operator`: the Kubernetes control plane. Elects a leader on the `hadron-operator` Lease,
+/// serves `/healthz` and `/metrics`, and — while leading — reconciles HadronClusters and Streams.
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "operator",
@@ -38,6 +37,15 @@ struct OperatorCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds between election attempts (HADRON_RETRY_PERIOD).")
     var retryPeriod: Double?
+
+    @Option(help: "Namespace whose Hadron resources to reconcile; default: all (HADRON_WATCH_NAMESPACE).")
+    var watchNamespace: String?
+
+    @Option(help: "Image of HadronClusters that set no spec.image (HADRON_DEFAULT_IMAGE).")
+    var defaultImage: String?
+
+    @Option(help: "Seconds between full resyncs of every resource (HADRON_RESYNC_PERIOD).")
+    var resyncPeriod: Double?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -88,8 +96,12 @@ struct OperatorCommand: AsyncParsableCommand {
                 "identity": "\(election.identity)",
             ])
 
+        let watched = setting(watchNamespace, "watch-namespace").flatMap { $0.isEmpty ? nil : $0 }
+        let controller = OperatorController.Settings(
+            namespace: watched, resyncPeriod: try seconds(resyncPeriod, "resync-period", default: 30),
+            defaultImage: setting(defaultImage, "default-image").flatMap { $0.isEmpty ? nil : $0 })
         let runtime = OperatorRuntime(
-            settings: OperatorSettings(host: host, port: port, election: election),
+            settings: OperatorSettings(host: host, port: port, election: election, controller: controller),
             client: KubeClient(configuration: configuration, logger: logger),
             registry: registry,
             logger: logger)

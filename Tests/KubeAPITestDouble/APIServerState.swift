@@ -723,12 +723,43 @@ actor APIServerState {
     /// The registry's field validation for the fields Hadron writes.
     private func validate(_ object: JSONValue, rule: ResourceRule, name: String) throws {
         try validateMicroTimes(object, rule: rule)
+        try validateOwnerReferences(object, rule: rule, name: name)
         if rule.descriptor.plural == "leases", let seconds = object[path: ["spec", "leaseDurationSeconds"]]?.intValue,
             seconds <= 0
         {
             throw APIFailure.invalid(
                 rule, name: name, field: "spec.leaseDurationSeconds",
                 detail: "Invalid value: \(seconds): must be greater than 0")
+        }
+    }
+
+    /// `ValidateOwnerReferences` of apimachinery: every reference names apiVersion, kind, name and
+    /// uid, and at most one is the controller. (Whether the owner exists is the garbage collector's
+    /// business, not the API server's.)
+    private func validateOwnerReferences(_ object: JSONValue, rule: ResourceRule, name: String) throws {
+        guard let references = object[path: ["metadata", "ownerReferences"]]?.arrayValue else { return }
+        var controllers: [String] = []
+        for reference in references {
+            for field in ["apiVersion", "kind", "name", "uid"] {
+                guard let value = reference[field]?.stringValue, !value.isEmpty else {
+                    let detail =
+                        field == "apiVersion"
+                        ? "version must not be empty"
+                        : field == "uid" ? "uid must not be empty" : "\(field) must not be empty"
+                    throw APIFailure.invalid(
+                        rule, name: name, field: "metadata.ownerReferences.\(field)",
+                        detail: "Invalid value: \"\": \(detail)")
+                }
+            }
+            if case .bool(true)? = reference["controller"] {
+                controllers.append("\(reference["kind"]?.stringValue ?? "")/\(reference["name"]?.stringValue ?? "")")
+            }
+        }
+        if controllers.count > 1 {
+            throw APIFailure.invalid(
+                rule, name: name, field: "metadata.ownerReferences",
+                detail: "Invalid value: []v1.OwnerReference: Only one reference can have Controller set to true. "
+                    + "Found \"true\" in references for \(controllers.joined(separator: " and "))")
         }
     }
 

@@ -29,6 +29,11 @@ public struct RecordedRequest: Sendable {
     public var authentication: Authentication?
     /// 2 when the request came over HTTP/2.
     public var httpMajorVersion: Int
+    /// The request body as received (empty for none), so tests can compare what a client sent.
+    public var body: [UInt8] = []
+
+    /// POST, PUT, PATCH or DELETE: a request that may change the store.
+    public var isWrite: Bool { ["POST", "PUT", "PATCH", "DELETE"].contains(method) }
 }
 
 /// The HTTP face of the double: authentication, the request log, JSON and watch responses.
@@ -66,11 +71,12 @@ struct DoubleResponder: HTTPResponder {
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let method = request.method.rawValue
         let path = request.uri.path
+        let body = try await request.body.collect(upTo: 16 << 20)
         log.entries.withLock {
             $0.append(
                 RecordedRequest(
                     method: method, path: path, query: query, contentType: request.headers[.contentType],
-                    authentication: authentication, httpMajorVersion: isHTTP2 ? 2 : 1))
+                    authentication: authentication, httpMajorVersion: isHTTP2 ? 2 : 1, body: Array(buffer: body)))
         }
         if await access.holdIfBlackholed(token) {
             return Self.json(
@@ -80,7 +86,6 @@ struct DoubleResponder: HTTPResponder {
 
         do {
             let (rule, namespace, name, subresource) = try APIRequest.resolve(path: path)
-            let body = try await request.body.collect(upTo: 16 << 20)
             let apiRequest = APIRequest(
                 method: method, rule: rule, namespace: namespace, name: name, subresource: subresource, query: query,
                 body: Array(buffer: body), contentType: request.headers[.contentType] ?? "",

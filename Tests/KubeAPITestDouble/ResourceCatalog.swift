@@ -38,6 +38,7 @@ enum ResourceCatalog {
             builtIn(ConfigMap.descriptor),
             builtIn(PodDisruptionBudget.descriptor, status: true, generation: true),
             builtIn(ServiceAccount.descriptor),
+            builtIn(Ingress.descriptor, status: true, generation: true),
             builtIn(Role.descriptor),
             builtIn(RoleBinding.descriptor),
             builtIn(ValidatingWebhookConfiguration.descriptor, generation: true),

@@ -127,6 +127,73 @@ import Testing
         }
     }
 
+    @Test func ownerReferencesAreValidatedAsTheAPIServerDoes() async throws {
+        try await withDouble { double in
+            let kube = client(double)
+            let path = "/api/v1/namespaces/default/configmaps/owned"
+            func body(_ references: [JSONValue]) -> [UInt8] {
+                JSONValue.object([
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": ["name": "owned", "ownerReferences": .array(references)],
+                ]).serialized()
+            }
+            let owner: JSONValue = [
+                "apiVersion": "hadron.dev/v1alpha1", "kind": "HadronCluster", "name": "a", "uid": "u-1",
+                "controller": true, "blockOwnerDeletion": true,
+            ]
+            var noUID = owner
+            noUID["uid"] = ""
+            let (missing, status) = try await Self.raw(
+                kube, "PATCH", path, query: [("fieldManager", "m")], body: body([noUID]),
+                contentType: "application/apply-patch+yaml")
+            #expect(missing == 422)
+            #expect(status["message"]?.stringValue?.contains("metadata.ownerReferences.uid") == true)
+            var second = owner
+            second["name"] = "b"
+            second["uid"] = "u-2"
+            let (twoControllers, twoStatus) = try await Self.raw(
+                kube, "PATCH", path, query: [("fieldManager", "m")], body: body([owner, second]),
+                contentType: "application/apply-patch+yaml")
+            #expect(twoControllers == 422)
+            #expect(
+                twoStatus["message"]?.stringValue?.contains("Only one reference can have Controller set to true")
+                    == true)
+            let (created, stored) = try await Self.raw(
+                kube, "PATCH", path, query: [("fieldManager", "m")], body: body([owner]),
+                contentType: "application/apply-patch+yaml")
+            #expect(created == 201)
+            #expect(stored[path: ["metadata", "ownerReferences"]] == [owner])
+            // The request log keeps bodies, so tests can compare what a client applied.
+            let applied = try #require(double.requests.last { $0.method == "PATCH" && $0.path == path })
+            #expect(try JSONValue(parsing: applied.body) == JSONValue(parsing: body([owner])))
+            #expect(applied.isWrite)
+        }
+    }
+
+    @Test func ingressesAreServedWithAStatusSubresource() async throws {
+        try await withDouble { double in
+            let kube = client(double)
+            let ingress = Ingress(
+                metadata: ObjectMeta(name: "web", namespace: "default"),
+                spec: ["rules": [["host": "a.example.com"]]])
+            let applied = try await kube.apply(ingress, fieldManager: "m")
+            #expect(applied.metadata.generation == 1)
+            let raw = try await kube.getObject(Ingress.descriptor, name: "web", namespace: "default")
+            #expect(raw[path: ["spec", "rules"]] == [["host": "a.example.com"]])
+            let (status, _) = try await Self.raw(
+                kube, "GET", "/apis/networking.k8s.io/v1/namespaces/default/ingresses/web/status")
+            #expect(status == 200)
+
+            // Unstructured keeps every field; its metadata writes through to the object.
+            var unstructured = try await kube.get(Unstructured<Ingress>.self, name: "web", namespace: "default")
+            #expect(unstructured.object[path: ["spec", "rules"]] == [["host": "a.example.com"]])
+            #expect(unstructured.metadata.uid == applied.metadata.uid)
+            unstructured.metadata.labels = ["tier": "edge"]
+            #expect(unstructured.object[path: ["metadata", "labels", "tier"]] == "edge")
+            #expect(unstructured.object[path: ["metadata", "uid"]]?.stringValue == applied.metadata.uid)
+        }
+    }
+
     @Test func listsDropTypeMetaOfBuiltInItemsButNotOfCustomResources() async throws {
         try await withDouble { double in
             let kube = client(double)

@@ -165,6 +165,34 @@ actor WatchRecorder {
         }
     }
 
+    @Test func waitingForASyncEndsWhenTheInformerStops() async throws {
+        try await withDouble { double in
+            // The server never answers this client: the first list cannot complete.
+            double.addToken("unreachable")
+            double.blackhole(token: "unreachable")
+            let kube = KubeClient(configuration: double.tokenConfiguration(token: "unreachable"), logger: testLogger())
+            let informer = Informer<ConfigMap>(client: kube, policy: Self.fastPolicy)
+            let runner = Task { try await informer.run() }
+            let done = Collector<String>()
+            let waiter = Task {
+                await informer.waitUntilSynced()
+                await done.append("returned")
+            }
+            runner.cancel()
+            _ = await runner.result
+            #expect(await eventually(within: .seconds(5)) { await done.count == 1 })
+            #expect(await !informer.hasSynced)
+            // After the end, a new wait returns at once. (Neither task is awaited: with the bug this
+            // test pins, they would never return.)
+            let late = Task {
+                await informer.waitUntilSynced()
+                await done.append("late")
+            }
+            #expect(await eventually(within: .seconds(5)) { await done.count == 2 })
+            _ = (waiter, late)
+        }
+    }
+
     @Test func informerCachesAndNotifiesEveryChangeOnceAcrossRelists() async throws {
         try await withDouble(settings: DoubleSettings(maximumWatchDuration: .milliseconds(300))) { double in
             let kube = client(double)

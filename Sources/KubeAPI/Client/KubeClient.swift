@@ -202,19 +202,52 @@ public struct KubeClient: Sendable {
         force: Bool = false,
         subresource: String? = nil
     ) async throws -> R {
-        let path = R.descriptor.objectPath(
-            name: object.metadata.name ?? "", namespace: resolve(object.metadata.namespace, for: R.self),
+        let response = try await applyResponse(
+            try encode(object), descriptor: R.descriptor, fieldManager: fieldManager, force: force,
             subresource: subresource)
-        var body = try encode(object)
+        return try decode(R.self, response, request: "PATCH \(R.descriptor.plural) (apply)")
+    }
+
+    /// Server-side apply of a body of any kind, as JSON (`apiVersion` and `kind` stamped from
+    /// `descriptor`): for callers that hold objects of many kinds, or fields no typed model has.
+    public func applyObject(
+        _ body: JSONValue,
+        descriptor: ResourceDescriptor,
+        fieldManager: String,
+        force: Bool = false,
+        subresource: String? = nil
+    ) async throws -> JSONValue {
+        var body = body
+        body["apiVersion"] = .string(descriptor.apiVersion)
+        body["kind"] = .string(descriptor.kind)
+        let response = try await applyResponse(
+            body, descriptor: descriptor, fieldManager: fieldManager, force: force, subresource: subresource)
+        return try decode(JSONValue.self, response, request: "PATCH \(descriptor.plural) (apply)")
+    }
+
+    /// GET of one object of any kind, as JSON.
+    public func getObject(_ descriptor: ResourceDescriptor, name: String, namespace: String?) async throws -> JSONValue
+    {
+        let path = descriptor.objectPath(name: name, namespace: resolve(namespace, descriptor: descriptor))
+        return try decode(JSONValue.self, try await send(method: "GET", path: path), request: "GET \(path)")
+    }
+
+    private func applyResponse(
+        _ body: JSONValue, descriptor: ResourceDescriptor, fieldManager: String, force: Bool, subresource: String?
+    ) async throws -> HTTPResponseData {
+        let path = descriptor.objectPath(
+            name: body[path: ["metadata", "name"]]?.stringValue ?? "",
+            namespace: resolve(body[path: ["metadata", "namespace"]]?.stringValue, descriptor: descriptor),
+            subresource: subresource)
+        var body = body
         body["metadata"]?["managedFields"] = nil
         body["metadata"]?["resourceVersion"] = nil
         body["metadata"]?["creationTimestamp"] = nil
         var query = [("fieldManager", fieldManager)]
         if force { query.append(("force", "true")) }
-        let response = try await send(
+        return try await send(
             method: "PATCH", path: path, query: query, body: body.serialized(),
             contentType: "application/apply-patch+yaml")
-        return try decode(R.self, response, request: "PATCH \(path) (apply)")
     }
 
     /// Server-side apply of the status alone (its own managedFields entry).
@@ -227,7 +260,11 @@ public struct KubeClient: Sendable {
     /// The namespace a request for `R` goes to: none for cluster-scoped kinds, else the given one or
     /// the configuration's.
     func resolve<R: KubeResource>(_ namespace: String?, for type: R.Type) -> String? {
-        guard R.descriptor.namespaced else { return nil }
+        resolve(namespace, descriptor: R.descriptor)
+    }
+
+    func resolve(_ namespace: String?, descriptor: ResourceDescriptor) -> String? {
+        guard descriptor.namespaced else { return nil }
         if let namespace, !namespace.isEmpty { return namespace }
         return configuration.namespace
     }

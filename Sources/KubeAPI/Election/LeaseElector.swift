@@ -68,6 +68,21 @@ public final class LeaseElector: Service, Sendable {
     /// Whether this candidate currently leads.
     public var isLeader: Bool { state.withLock { $0.isLeader } }
 
+    /// Whether this candidate leads now, checked against a fresh read of the Lease: it believes it
+    /// leads, and the API server names it as holder. Leader election gives no fencing, so a write that
+    /// overrides someone else (a forced apply) asks this first; a deposed leader that has not noticed
+    /// yet reads another holder here — or nothing, when it cannot reach the server — and backs off.
+    public func confirmLeadership() async -> Bool {
+        guard isLeader else { return false }
+        var client = self.client
+        client.requestTimeout = configuration.renewDeadline
+        guard
+            let lease = try? await client.get(
+                Lease.self, name: configuration.leaseName, namespace: configuration.namespace)
+        else { return false }
+        return lease.spec?.holderIdentity == configuration.identity && isLeader
+    }
+
     /// The holder of the Lease as last observed (`nil` before the first observation or when free).
     public var currentLeader: String? {
         state.withLock { observation in

@@ -12,10 +12,30 @@ extension ResourceDescriptor {
 public struct HadronConditions: Codable, Sendable, Equatable {
     public var observedGeneration: Int?
     public var conditions: [Condition]?
+    /// Objects the operator made for this resource that its spec no longer declares. They are kept
+    /// (DESIGN.md §5: never destroyed) until an admin deletes them.
+    public var stale: [StaleObject]?
 
-    public init(observedGeneration: Int? = nil, conditions: [Condition]? = nil) {
+    public init(observedGeneration: Int? = nil, conditions: [Condition]? = nil, stale: [StaleObject]? = nil) {
         self.observedGeneration = observedGeneration
         self.conditions = conditions
+        self.stale = stale
+    }
+}
+
+/// An object the operator no longer declares, listed in status instead of being deleted.
+public struct StaleObject: Codable, Sendable, Equatable {
+    public var apiVersion: String
+    public var kind: String
+    public var name: String
+    /// Why it is no longer declared, and what an admin may do about it.
+    public var reason: String?
+
+    public init(apiVersion: String, kind: String, name: String, reason: String? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.name = name
+        self.reason = reason
     }
 }
 
@@ -109,6 +129,8 @@ public struct HadronStream: KubeResource, Equatable {
         public var retention: Retention?
         public var selector: LabelSelectorSpec?
         public var fsync: String?
+        /// Elect a replica outside the ISR when no in-sync one survives (DESIGN.md §6); off by default.
+        public var uncleanLeaderElection: Bool?
 
         public init(
             cluster: String? = nil,
@@ -158,13 +180,17 @@ public struct HadronStream: KubeResource, Equatable {
         public var observedGeneration: Int?
         public var partitions: [PartitionStatus]?
         public var conditions: [Condition]?
+        /// Partition Services and other objects the spec no longer declares (kept, never deleted).
+        public var stale: [StaleObject]?
 
         public init(
-            observedGeneration: Int? = nil, partitions: [PartitionStatus]? = nil, conditions: [Condition]? = nil
+            observedGeneration: Int? = nil, partitions: [PartitionStatus]? = nil, conditions: [Condition]? = nil,
+            stale: [StaleObject]? = nil
         ) {
             self.observedGeneration = observedGeneration
             self.partitions = partitions
             self.conditions = conditions
+            self.stale = stale
         }
     }
 

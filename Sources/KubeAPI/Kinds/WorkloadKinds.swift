@@ -117,3 +117,23 @@ public struct PodDisruptionBudget: KubeResource, Equatable {
         self.spec = spec
     }
 }
+
+/// `networking.k8s.io/v1` Ingress: the gateway's optional public entry. The spec stays JSON: the
+/// operator writes it whole and reads nothing back.
+public struct Ingress: KubeResource, Equatable {
+    public static let descriptor = ResourceDescriptor(
+        group: "networking.k8s.io", version: "v1", plural: "ingresses", kind: "Ingress", namespaced: true)
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: JSONValue?
+    public var status: JSONValue?
+
+    public init(metadata: ObjectMeta, spec: JSONValue? = nil) {
+        self.apiVersion = Self.descriptor.apiVersion
+        self.kind = Self.descriptor.kind
+        self.metadata = metadata
+        self.spec = spec
+    }
+}

@@ -15,6 +15,11 @@ public struct ObjectMeta: Codable, Sendable, Equatable {
     public var finalizers: [String]?
     public var managedFields: [ManagedFieldsEntry]?
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, generateName, namespace, uid, resourceVersion, generation, creationTimestamp, deletionTimestamp
+        case deletionGracePeriodSeconds, labels, annotations, ownerReferences, finalizers, managedFields
+    }
+
     public init(
         name: String? = nil,
         namespace: String? = nil,

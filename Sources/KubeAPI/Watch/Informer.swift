@@ -14,6 +14,7 @@ public actor Informer<R: KubeResource>: Service {
     private let stream: WatchStream<R>
     private var objects: [String: R] = [:]
     private var synced = false
+    private var stopped = false
     private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var subscribers: [Int: AsyncStream<Change>.Continuation] = [:]
     private var nextSubscriber = 0
@@ -31,6 +32,8 @@ public actor Informer<R: KubeResource>: Service {
 
     /// Follows the watch until cancelled or graceful shutdown.
     public func run() async throws {
+        // However it ends, nobody may keep waiting for a sync that will not come.
+        defer { stop() }
         do {
             try await cancelWhenGracefulShutdown {
                 for try await event in self.stream {
@@ -44,6 +47,12 @@ public actor Informer<R: KubeResource>: Service {
         subscribers.removeAll()
     }
 
+    private func stop() {
+        stopped = true
+        for waiter in syncWaiters { waiter.resume() }
+        syncWaiters.removeAll()
+    }
+
     /// The cached object, if the informer knows it.
     public func get(name: String, namespace: String? = nil) -> R? {
         objects[Self.key(namespace: namespace, name: name)]
@@ -55,9 +64,10 @@ public actor Informer<R: KubeResource>: Service {
     /// True once the first list has been applied.
     public var hasSynced: Bool { synced }
 
-    /// Returns once the first list has been applied.
+    /// Returns once the first list has been applied — or once `run` has ended without it (check
+    /// `hasSynced`), so a caller whose informers were cancelled is not left waiting.
     public func waitUntilSynced() async {
-        if synced { return }
+        if synced || stopped { return }
         await withCheckedContinuation { syncWaiters.append($0) }
     }
 

@@ -1,0 +1,212 @@
+public import KubeAPI
+public import Logging
+import Synchronization
+
+/// The operator's leader work: informers on the Hadron CRs and everything the operator makes, a
+/// queue of keys fed by their changes and a periodic resync, and one worker that runs the cluster
+/// and stream reconcilers over it. `run()` is one term of leadership: the elector starts it on
+/// acquiring the Lease and cancels it on losing it; each term starts from the server's state.
+public final class OperatorController: Sendable {
+    public struct Settings: Sendable {
+        /// Namespace to watch; nil watches all namespaces.
+        public var namespace: String?
+        /// Every key gets a pass this often, changed or not (level-based: drift is repaired).
+        public var resyncPeriod: Duration
+        /// The image of HadronClusters without `spec.image` (the operator's own, from its chart).
+        public var defaultImage: String?
+        /// First retry of a failed pass; doubles per failure up to `maximumBackoff`.
+        public var initialBackoff: Duration
+        public var maximumBackoff: Duration
+
+        public init(
+            namespace: String? = nil, resyncPeriod: Duration = .seconds(30), defaultImage: String? = nil,
+            initialBackoff: Duration = .milliseconds(500), maximumBackoff: Duration = .seconds(30)
+        ) {
+            self.namespace = namespace
+            self.resyncPeriod = resyncPeriod
+            self.defaultImage = defaultImage
+            self.initialBackoff = initialBackoff
+            self.maximumBackoff = maximumBackoff
+        }
+    }
+
+    public let settings: Settings
+    private let client: KubeClient
+    private let logger: Logger
+    private let applier: ObjectApplier
+    private let queue = ReconcileQueue()
+    private let term = Mutex<ObjectCaches?>(nil)
+    private let passCount = Atomic<Int>(0)
+
+    public init(client: KubeClient, settings: Settings, leadership: any LeadershipCheck, logger: Logger) {
+        self.client = client
+        self.settings = settings
+        self.logger = logger
+        self.applier = ObjectApplier(
+            client: client, leadership: leadership, fieldManager: ClusterNames.fieldManager, logger: logger)
+    }
+
+    /// Whether a term is running (this process leads and its informers are synced).
+    public var isReconciling: Bool { term.withLock { $0 != nil } }
+
+    /// Passes run since the process started.
+    public var passes: Int { passCount.load(ordering: .relaxed) }
+
+    /// Apply requests written since the process started.
+    public var writes: Int { get async { await applier.writes } }
+
+    /// Queues a pass for every Hadron CR and returns once all of them ran — a resync on demand.
+    /// Returns at once when no term is running.
+    public func reconcileAll() async {
+        guard let caches = term.withLock({ $0 }) else { return }
+        for key in await Self.allKeys(caches) { await queue.add(key) }
+        await queue.barrier()
+    }
+
+    /// One term of leadership; returns when cancelled.
+    public func run() async throws {
+        let caches = ObjectCaches(client: client, namespace: settings.namespace)
+        await applier.reset()
+        logger.info("Reconciling", metadata: ["namespace": "\(settings.namespace ?? "(all)")"])
+        defer { logger.info("Stopped reconciling") }
+        try await withThrowingDiscardingTaskGroup { group in
+            for kind in caches.kinds.values {
+                let changes = await kind.changes()
+                group.addTask { [queue] in
+                    for await objects in changes {
+                        for key in await Self.keys(for: objects, kind: kind.descriptor, caches: caches) {
+                            await queue.add(key)
+                        }
+                    }
+                }
+            }
+            let podChanges = await caches.podChanges()
+            group.addTask { [queue] in
+                for await change in podChanges {
+                    for key in await Self.keys(forPodChange: change, caches: caches) { await queue.add(key) }
+                }
+            }
+            group.addTask { try await caches.run() }
+            await caches.waitUntilSynced()
+            try Task.checkCancellation()
+
+            term.withLock { $0 = caches }
+            let number = await queue.reopen()
+            defer { term.withLock { $0 = nil } }
+            group.addTask { [queue, settings] in
+                while true {
+                    try await Task.sleep(for: settings.resyncPeriod)
+                    for key in await Self.allKeys(caches) { await queue.add(key) }
+                }
+            }
+            for key in await Self.allKeys(caches) { await queue.add(key) }
+            try await withTaskCancellationHandler {
+                try await work(caches: caches, group: &group)
+            } onCancel: { [queue] in
+                Task { await queue.close(term: number) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// The worker: one pass at a time until the term ends. A failed pass is retried after a backoff
+    /// that doubles per consecutive failure of its key — a pass that could not confirm the Lease
+    /// too: if this process really lost it, the elector ends the term within its renew deadline;
+    /// if the check only failed to reach the server, the next attempt goes through.
+    private func work(caches: ObjectCaches, group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
+        let clusters = ClusterReconciler(
+            client: client, applier: applier, caches: caches, defaultImage: settings.defaultImage, logger: logger)
+        let streams = StreamReconciler(client: client, applier: applier, caches: caches, logger: logger)
+        var failures: [ReconcileKey: Int] = [:]
+        while let item = await queue.next() {
+            guard case .key(let key) = item else {
+                if case .barrier(let continuation) = item { continuation.resume() }
+                continue
+            }
+            passCount.wrappingAdd(1, ordering: .relaxed)
+            do {
+                switch key {
+                case .cluster(let namespace, let name): try await clusters.reconcile(namespace: namespace, name: name)
+                case .stream(let namespace, let name): try await streams.reconcile(namespace: namespace, name: name)
+                }
+                failures[key] = nil
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                let count = (failures[key] ?? 0) + 1
+                failures[key] = count
+                let delay = min(settings.initialBackoff * (1 << min(count - 1, 16)), settings.maximumBackoff)
+                logger.warning(
+                    "Pass failed; retrying", metadata: ["key": "\(key)", "error": "\(error)", "retry.in": "\(delay)"])
+                group.addTask { [queue] in
+                    try await Task.sleep(for: delay)
+                    await queue.add(key)
+                }
+            }
+        }
+        try Task.checkCancellation()
+    }
+
+    static func allKeys(_ caches: ObjectCaches) async -> [ReconcileKey] {
+        func identity(_ object: JSONValue) -> (String, String)? {
+            guard let namespace = object[path: ["metadata", "namespace"]]?.stringValue,
+                let name = object[path: ["metadata", "name"]]?.stringValue
+            else { return nil }
+            return (namespace, name)
+        }
+        let clusters = await caches.objects(HadronCluster.descriptor).compactMap(identity).sorted { $0 < $1 }
+        let streams = await caches.objects(HadronStream.descriptor).compactMap(identity).sorted { $0 < $1 }
+        return clusters.map { ReconcileKey.cluster(namespace: $0.0, name: $0.1) }
+            + streams.map { ReconcileKey.stream(namespace: $0.0, name: $0.1) }
+    }
+
+    /// The passes a change of objects of `kind` calls for.
+    static func keys(for objects: [JSONValue], kind: ResourceDescriptor, caches: ObjectCaches) async -> [ReconcileKey] {
+        var keys: [ReconcileKey] = []
+        for object in objects {
+            guard let namespace = object[path: ["metadata", "namespace"]]?.stringValue,
+                let name = object[path: ["metadata", "name"]]?.stringValue
+            else { continue }
+            switch kind {
+            case HadronStream.descriptor:
+                keys.append(.stream(namespace: namespace, name: name))
+            case HadronCluster.descriptor:
+                keys.append(.cluster(namespace: namespace, name: name))
+                keys += await streams(of: name, namespace: namespace, caches: caches)
+            default:
+                let labels = object[path: ["metadata", "labels"]]
+                if let stream = labels?[ClusterNames.streamLabel]?.stringValue {
+                    keys.append(.stream(namespace: namespace, name: stream))
+                } else if let cluster = labels?[ClusterNames.instanceLabel]?.stringValue {
+                    keys.append(.cluster(namespace: namespace, name: cluster))
+                }
+            }
+        }
+        return keys
+    }
+
+    /// A storage pod that appears, goes, or changes readiness or labels can change placement.
+    static func keys(forPodChange change: Informer<Pod>.Change, caches: ObjectCaches) async -> [ReconcileKey] {
+        let pod: Pod
+        switch change {
+        case .added(let added), .deleted(let added): pod = added
+        case .updated(let old, let new):
+            guard
+                old.status?.isReady != new.status?.isReady || old.metadata.labels != new.metadata.labels
+                    || (old.metadata.deletionTimestamp == nil) != (new.metadata.deletionTimestamp == nil)
+            else { return [] }
+            pod = new
+        }
+        guard let namespace = pod.metadata.namespace, let cluster = pod.metadata.labels?[ClusterNames.instanceLabel]
+        else { return [] }
+        return await streams(of: cluster, namespace: namespace, caches: caches)
+    }
+
+    static func streams(of cluster: String, namespace: String, caches: ObjectCaches) async -> [ReconcileKey] {
+        await caches.objects(HadronStream.descriptor, namespace: namespace).compactMap { stream in
+            guard stream[path: ["spec", "cluster"]]?.stringValue == cluster,
+                let name = stream[path: ["metadata", "name"]]?.stringValue
+            else { return nil }
+            return .stream(namespace: namespace, name: name)
+        }
+    }
+}
