@@ -111,8 +111,13 @@ actor PartitionWriter {
             case .failed:
                 // The batch may or may not have been stored: start a new producer epoch, so the sequence of the next
                 // batch is not judged against one storage may never have seen.
-                producer.epoch &+= 1
-                producer.nextSequence = 0
+                if producer.epoch == .max {
+                    // Storage treats a lower epoch as stale, so a wrapped epoch would be refused: a new id instead.
+                    producer = ProducerState(id: .random(in: 1...Int64.max))
+                } else {
+                    producer.epoch += 1
+                    producer.nextSequence = 0
+                }
                 for submission in batch { submission.continuation.resume(returning: outcome) }
             }
         }
