@@ -5,8 +5,8 @@ import Foundation
 ///
 /// - `publish.batch.rf3`: batched publish (100 events per request) and its ratio to `publish.batch`.
 /// - `publish.single.rf3`: single events as fast as 64 connections go — the maximum load.
-/// - `publish.single.rf3.halfload.p99`: single events at half that rate, paced by `h2load --rps`, with the 99th
-///   percentile latency computed from h2load's per-request log.
+/// - `publish.single.rf3.halfload.p99`: single events at half that rate over the same 64 connections, paced by
+///   `h2load --rps`, with the 99th percentile latency computed from h2load's per-request log.
 extension PublishBench {
     func measureReplicated(_ hadron: String, singleReplicaBatchRate: Double?) async throws {
         guard let wrk = tools.wrk else {
@@ -34,7 +34,9 @@ extension PublishBench {
             if let p99 = single.p99 { BenchReport.line("publish.single.rf3.p99", p99 * 1000, "ms") }
 
             if let h2load = tools.h2load {
-                let clients = 16
+                // The same connections as the maximum-load run, each paced to half its share: batching (and so
+                // the cost per event) stays comparable, only the rate halves.
+                let clients = Self.connections
                 let perClient = max(1, Int(single.successRate / 2 / Double(clients)))
                 let paced = try await H2LoadRun.runPaced(
                     h2load, url: url, body: singleBody, headers: Self.singleHeaders, seconds: Self.seconds,
