@@ -47,6 +47,12 @@ struct OperatorCommand: AsyncParsableCommand {
     @Option(help: "Seconds between full resyncs of every resource (HADRON_RESYNC_PERIOD).")
     var resyncPeriod: Double?
 
+    @Option(
+        help:
+            "Seconds a partition leader's pod may be not ready before another replica is elected (HADRON_FAILOVER_TIMEOUT)."
+    )
+    var failoverTimeout: Double?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         func setting(_ flag: String?, _ name: String) -> String? {
@@ -99,7 +105,8 @@ struct OperatorCommand: AsyncParsableCommand {
         let watched = setting(watchNamespace, "watch-namespace").flatMap { $0.isEmpty ? nil : $0 }
         let controller = OperatorController.Settings(
             namespace: watched, resyncPeriod: try seconds(resyncPeriod, "resync-period", default: 30),
-            defaultImage: setting(defaultImage, "default-image").flatMap { $0.isEmpty ? nil : $0 })
+            defaultImage: setting(defaultImage, "default-image").flatMap { $0.isEmpty ? nil : $0 },
+            failoverTimeout: try seconds(failoverTimeout, "failover-timeout", default: 5))
         let runtime = OperatorRuntime(
             settings: OperatorSettings(host: host, port: port, election: election, controller: controller),
             client: KubeClient(configuration: configuration, logger: logger),

@@ -97,10 +97,12 @@ struct OperatorWorld {
     }
 
     func createStream(
-        _ name: String, cluster: String = "events", partitions: Int, replicationFactor: Int = 2
+        _ name: String, cluster: String = "events", partitions: Int, replicationFactor: Int = 2,
+        uncleanLeaderElection: Bool? = nil
     ) async throws -> HadronStream {
         var spec = HadronStream.Spec(cluster: cluster, partitions: partitions, replicationFactor: replicationFactor)
         spec.minInSyncReplicas = min(2, replicationFactor)
+        spec.uncleanLeaderElection = uncleanLeaderElection
         return try await admin.create(HadronStream(metadata: ObjectMeta(name: name, namespace: "default"), spec: spec))
     }
 

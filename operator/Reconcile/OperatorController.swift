@@ -17,16 +17,21 @@ public final class OperatorController: Sendable {
         /// First retry of a failed pass; doubles per failure up to `maximumBackoff`.
         public var initialBackoff: Duration
         public var maximumBackoff: Duration
+        /// How long a partition leader's pod may be not Ready (or gone) before another replica is
+        /// elected, and a follower's before it leaves the ISR (DESIGN.md §6).
+        public var failoverTimeout: Duration
 
         public init(
             namespace: String? = nil, resyncPeriod: Duration = .seconds(30), defaultImage: String? = nil,
-            initialBackoff: Duration = .milliseconds(500), maximumBackoff: Duration = .seconds(30)
+            initialBackoff: Duration = .milliseconds(500), maximumBackoff: Duration = .seconds(30),
+            failoverTimeout: Duration = .seconds(5)
         ) {
             self.namespace = namespace
             self.resyncPeriod = resyncPeriod
             self.defaultImage = defaultImage
             self.initialBackoff = initialBackoff
             self.maximumBackoff = maximumBackoff
+            self.failoverTimeout = failoverTimeout
         }
     }
 
@@ -116,8 +121,12 @@ public final class OperatorController: Sendable {
     private func work(caches: ObjectCaches, group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
         let clusters = ClusterReconciler(
             client: client, applier: applier, caches: caches, defaultImage: settings.defaultImage, logger: logger)
-        let streams = StreamReconciler(client: client, applier: applier, caches: caches, logger: logger)
+        let streams = StreamReconciler(
+            client: client, applier: applier, caches: caches, logger: logger,
+            failoverTimeout: settings.failoverTimeout, readiness: PodReadinessHistory())
         var failures: [ReconcileKey: Int] = [:]
+        /// The passes already scheduled for a deadline, so that every pass before it does not add another.
+        var scheduled: [ReconcileKey: ContinuousClock.Instant] = [:]
         while let item = await queue.next() {
             guard case .key(let key) = item else {
                 if case .barrier(let continuation) = item { continuation.resume() }
@@ -125,11 +134,21 @@ public final class OperatorController: Sendable {
             }
             passCount.wrappingAdd(1, ordering: .relaxed)
             do {
+                var deadline: ContinuousClock.Instant?
                 switch key {
                 case .cluster(let namespace, let name): try await clusters.reconcile(namespace: namespace, name: name)
-                case .stream(let namespace, let name): try await streams.reconcile(namespace: namespace, name: name)
+                case .stream(let namespace, let name):
+                    deadline = try await streams.reconcile(namespace: namespace, name: name)
                 }
                 failures[key] = nil
+                let now = ContinuousClock.now
+                if let deadline, !(scheduled[key].map { $0 > now && $0 <= deadline } ?? false) {
+                    scheduled[key] = deadline
+                    group.addTask { [queue] in
+                        try await Task.sleep(until: deadline, clock: .continuous)
+                        await queue.add(key)
+                    }
+                }
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 let count = (failures[key] ?? 0) + 1

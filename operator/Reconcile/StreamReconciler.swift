@@ -12,35 +12,85 @@ struct StreamReconciler: Sendable {
     let caches: ObjectCaches
     let logger: Logger
 
-    func reconcile(namespace: String, name: String) async throws {
+    /// How long a replica's pod may be not Ready before it loses leadership or its ISR place.
+    let failoverTimeout: Duration
+    /// Since when each pod has been seen not Ready, in this term.
+    let readiness: PodReadinessHistory
+
+    /// One pass over Stream `namespace/name`. Returns when the next pass is due although nothing may
+    /// change in between (a not-ready pod's failover timeout expiring); nil when only changes call
+    /// for one.
+    func reconcile(namespace: String, name: String) async throws -> ContinuousClock.Instant? {
         let stream: HadronStream
         do {
             stream = try await client.get(HadronStream.self, name: name, namespace: namespace)
         } catch let error as KubeAPIError where error.isNotFound {
-            return
+            return nil
         }
-        guard stream.metadata.deletionTimestamp == nil else { return }
+        guard stream.metadata.deletionTimestamp == nil else { return nil }
         let spec = stream.spec ?? HadronStream.Spec()
-        var conditions = ConditionSet(previous: stream.status?.conditions, generation: stream.metadata.generation)
-        var failures: [String] = []
 
         guard let cluster = spec.cluster, !cluster.isEmpty else {
+            var conditions = ConditionSet(previous: stream.status?.conditions, generation: stream.metadata.generation)
             conditions.set(
                 "Ready", false, reason: "ClusterNotSpecified",
                 message: "set spec.cluster to the HadronCluster to run on")
             conditions.set("Degraded", false, reason: "AsExpected", message: "nothing to apply")
             try await writeStatus(stream, partitions: stream.status?.partitions, conditions: conditions, stale: [])
-            return
+            return nil
         }
-        let clusterExists =
-            await caches.object(HadronCluster.descriptor, namespace: namespace, name: cluster) != nil
         let plan = StreamPlan(
             spec: spec, recorded: stream.status?.partitions ?? [],
             candidates: await storageCandidates(namespace: namespace, cluster: cluster))
+        let failover = StreamFailover(
+            partitions: plan.partitions,
+            health: await replicaHealth(namespace: namespace, replicas: plan.partitions.flatMap(\.replicas)),
+            now: .now, timeout: failoverTimeout, allowsUncleanElection: spec.uncleanLeaderElection ?? false)
+
+        var failures: [String] = []
+        var previousConditions = stream.status?.conditions
+        if failover.beginsElection {
+            // Phase one on its own: Services select nothing and status says Electing before any
+            // replica is told it leads at the new epoch.
+            for (before, after) in zip(plan.partitions, failover.electing) where before != after {
+                logger.warning(
+                    "Leader lost",
+                    metadata: [
+                        "stream": "\(namespace)/\(name)", "partition.id": "\(before.partition)",
+                        "leader": "\(before.leader ?? "none")", "epoch": "\(before.epoch)",
+                    ])
+            }
+            let (phaseOne, written) = try await publish(
+                stream, cluster: cluster, plan: plan, partitions: failover.electing, previous: previousConditions)
+            failures += phaseOne
+            previousConditions = written
+        }
+        for (before, after) in zip(failover.electing, failover.assigned) {
+            logElection(stream: "\(namespace)/\(name)", before: before, after: after)
+        }
+        let (phaseTwo, _) = try await publish(
+            stream, cluster: cluster, plan: plan, partitions: failover.assigned, previous: previousConditions)
+        failures += phaseTwo
+        if !failures.isEmpty { throw ReconcileError.partial(failures) }
+        return failover.nextDeadline
+    }
+
+    /// Applies the partition Services and writes status for `partitions`; returns the objects that
+    /// could not be applied and the conditions written.
+    private func publish(
+        _ stream: HadronStream, cluster: String, plan: StreamPlan, partitions: [PartitionInfo],
+        previous: [Condition]?
+    ) async throws -> ([String], [Condition]) {
+        let namespace = stream.metadata.namespace ?? ""
+        let name = stream.name
+        var conditions = ConditionSet(previous: previous, generation: stream.metadata.generation)
+        var failures: [String] = []
+        let clusterExists =
+            await caches.object(HadronCluster.descriptor, namespace: namespace, name: cluster) != nil
 
         var services: [DesiredObject] = []
         var serviceNames: [String] = []
-        for partition in plan.partitions {
+        for partition in partitions {
             let serviceName = ClusterNames.partitionService(
                 cluster: cluster, stream: name, partition: partition.partition)
             serviceNames.append(serviceName)
@@ -77,8 +127,8 @@ struct StreamReconciler: Sendable {
         }
         stale.sort { $0.name < $1.name }
 
-        let online = plan.partitions.filter { $0.state == .online && $0.leader != nil }.count
-        let total = plan.partitions.count
+        let online = partitions.filter { $0.state == .online && $0.leader != nil }.count
+        let total = partitions.count
         if !namesValid {
             conditions.set(
                 "Ready", false, reason: "InvalidName",
@@ -92,7 +142,7 @@ struct StreamReconciler: Sendable {
             conditions.set(
                 "Ready", false, reason: "AwaitingStorageNodes",
                 message: "\(online) of \(total) partitions online; placing the rest \(shortage)")
-        } else if plan.isOnline {
+        } else if online == total {
             conditions.set("Ready", true, reason: "PartitionsOnline", message: "\(total) of \(total) partitions online")
         } else {
             conditions.set(
@@ -111,9 +161,43 @@ struct StreamReconciler: Sendable {
         } else {
             conditions.set("Degraded", false, reason: "AsExpected", message: "every declared object is applied")
         }
-        let partitions = zip(plan.partitions, serviceNames).map { StreamPlan.partitionStatus($0, service: $1) }
-        try await writeStatus(stream, partitions: partitions, conditions: conditions, stale: stale)
-        if !failures.isEmpty { throw ReconcileError.partial(failures) }
+        let entries = zip(partitions, serviceNames).map { StreamPlan.partitionStatus($0, service: $1) }
+        try await writeStatus(stream, partitions: entries, conditions: conditions, stale: stale)
+        return (failures, conditions.conditions)
+    }
+
+    /// The health of every replica's pod as observed now (a pod missing from the cache is gone).
+    private func replicaHealth(namespace: String, replicas: [String]) async -> [String: StreamFailover.PodHealth] {
+        let pods = Dictionary(
+            await caches.storagePods(namespace: namespace).map { ($0.name, $0) },
+            uniquingKeysWith: { first, _ in first })
+        let now = ContinuousClock.now
+        var health: [String: StreamFailover.PodHealth] = [:]
+        for replica in Set(replicas) {
+            health[replica] = readiness.observe(namespace: namespace, pod: replica, pods[replica], now: now)
+        }
+        return health
+    }
+
+    private func logElection(stream: String, before: PartitionInfo, after: PartitionInfo) {
+        guard after != before else { return }
+        var metadata: Logger.Metadata = [
+            "stream": "\(stream)", "partition.id": "\(after.partition)", "epoch": "\(after.epoch)",
+            "isr": "\(after.isr.joined(separator: ","))",
+        ]
+        if after.state == .online, after.leader == before.leader {
+            logger.info("In-sync replicas shrunk: a follower's pod is not ready", metadata: metadata)
+        } else if let leader = after.leader {
+            metadata["leader"] = "\(leader)"
+            if before.isr.contains(leader) {
+                logger.info("Leader changed", metadata: metadata)
+            } else {
+                metadata["election"] = "unclean"
+                logger.warning("Leader changed by unclean election: committed events may be lost", metadata: metadata)
+            }
+        } else {
+            logger.error("Partition unavailable: no in-sync replica is ready", metadata: metadata)
+        }
     }
 
     /// The cluster's storage pods that may take replicas: ready, not terminating, named as the
