@@ -139,10 +139,9 @@ struct FollowerFetcher: Sendable {
 
     private func fetchOnce() async throws {
         let mine = try await replica.followerLog(epoch: epoch)
-        let waitMilliseconds = link.fetchWait.components.seconds * 1000
-            + link.fetchWait.components.attoseconds / 1_000_000_000_000_000
         let query =
-            "offset=\(mine.logEndOffset)&maxBytes=\(link.fetchBytes)&wait=\(waitMilliseconds)&replica=\(link.nodeID)"
+            "offset=\(mine.logEndOffset)&maxBytes=\(link.fetchBytes)&wait=\(link.fetchWait.wholeMilliseconds)"
+            + "&replica=\(link.nodeID)"
         let response = try await send(
             InternalRequest(method: .get, path: "\(path)/records?\(query)"), extraTimeout: link.fetchWait)
         switch response.status.code {

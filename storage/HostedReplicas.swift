@@ -33,10 +33,7 @@ final class HostedReplicas: Sendable {
             state.replicas[Key(stream: replica.stream, partition: replica.partition)] = replica
             return state.draining
         }
-        if draining {
-            replica.highWatermark.drain()
-            replica.storedEnd.drain()
-        }
+        if draining { replica.drainLongPolls() }
     }
 
     var topology: Topology? {
@@ -57,9 +54,6 @@ final class HostedReplicas: Sendable {
             state.draining = true
             return Array(state.replicas.values)
         }
-        for replica in replicas {
-            replica.highWatermark.drain()
-            replica.storedEnd.drain()
-        }
+        for replica in replicas { replica.drainLongPolls() }
     }
 }

@@ -686,6 +686,13 @@ actor PartitionReplica {
         }
     }
 
+    /// Answers every parked long poll (consumers' and followers') now, and later ones at once: the node is shutting
+    /// down gracefully.
+    nonisolated func drainLongPolls() {
+        highWatermark.drain()
+        storedEnd.drain()
+    }
+
     /// Syncs and closes the log, leaving the clean-shutdown marker so the next open skips recovery.
     func close() async {
         stopFetching()

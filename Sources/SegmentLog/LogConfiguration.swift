@@ -75,8 +75,8 @@ public struct RetentionPolicy: Sendable, Hashable {
 }
 
 extension Duration {
-    /// Whole milliseconds, rounded down: the unit of batch timestamps.
-    var wholeMilliseconds: Int64 {
+    /// Whole milliseconds, rounded down: the unit of batch timestamps and of the internal API's `wait`.
+    public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

@@ -84,16 +84,9 @@ import Testing
             request, to: path.storageAddresses[leader], timeout: .seconds(30))
         #expect(answer.status != .ok, "the deposed leader acknowledged an append: \(String(buffer: answer.body))")
 
-        var sawFollower = false
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let state = try? await path.state(of: leader, partition: 0), state["role"] as? String == "follower" {
-                sawFollower = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(10))
+        _ = try await eventually("the resumed leader follows the new epoch") { () -> Bool? in
+            try await path.state(of: leader, partition: 0)["role"] as? String == "follower" ? true : nil
         }
-        #expect(sawFollower, "the resumed leader follows the new epoch")
         try await publishers.waitForProgress(30)
         try await publishers.stop()
         try await Self.verify(publishers, path: path)
