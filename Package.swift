@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "HadronStorage",
             dependencies: [
-                "HadronCore", "SegmentLog", "HadronHTTP", "CloudEvents",
+                "HadronCore", "SegmentLog", "HadronHTTP", "CloudEvents", "ClusterTopology",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "HadronGateway",
             dependencies: [
-                "CloudEvents", "HadronCore", "HadronHTTP",
+                "CloudEvents", "HadronCore", "HadronHTTP", "ClusterTopology",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -107,7 +107,7 @@ let package = Package(
             name: "hadron",
             dependencies: [
                 "CloudEvents", "HadronCore", "HadronOperator", "KubeAPI", "HadronControl", "HadronHTTP",
-                "HadronStorage",
+                "HadronStorage", "ClusterTopology",
                 "HadronGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,9 +149,11 @@ let package = Package(
         .testTarget(
             name: "HadronEndToEndTests",
             dependencies: [
-                "HadronTestSupport", "HadronHTTP", "HadronCore", "CloudEvents", "SegmentLog",
+                "HadronTestSupport", "HadronHTTP", "HadronCore", "CloudEvents", "SegmentLog", "KubeAPI",
+                "KubeAPITestDouble",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
@@ -195,11 +197,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The data plane's view of a cluster in Kubernetes: Stream CRs as a Topology, the in-cluster DNS names.
+        .target(
+            name: "ClusterTopology",
+            dependencies: ["KubeAPI", "HadronCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .target(
             name: "HadronOperator",
             dependencies: [
-                "KubeAPI", "HadronCore", "Placement",
+                "KubeAPI", "HadronCore", "Placement", "ClusterTopology", "HadronHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -22,7 +22,7 @@ import Synchronization
 public final class Gateway: Service, Sendable {
     public let configuration: GatewayConfiguration
     private let source: any TopologySource
-    private let view = TopologyView()
+    private let view: TopologyView
     private let metrics: GatewayMetrics
     private let client: InternalClient
     private let eventLoopGroup: any EventLoopGroup
@@ -42,7 +42,8 @@ public final class Gateway: Service, Sendable {
         self.configuration = configuration
         self.source = topologySource
         self.metrics = GatewayMetrics(registry: registry)
-        self.client = InternalClient(eventLoopGroup: eventLoopGroup, logger: logger)
+        self.view = TopologyView(routing: configuration.routing)
+        self.client = InternalClient(eventLoopGroup: eventLoopGroup, resolve: configuration.resolve, logger: logger)
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
@@ -68,9 +69,13 @@ public final class Gateway: Service, Sendable {
         let application = try makeApplication()
         defer { bound.fail(GatewayError(.notListening, "the gateway stopped")) }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { [source, view, logger] in
+            group.addTask { [source, view, client, logger] in
                 do {
-                    try await source.follow { view.update($0) }
+                    try await source.follow { topology in
+                        let moved = view.update(topology)
+                        guard !moved.isEmpty else { return }
+                        Task { for address in moved { await client.closeConnection(to: address) } }
+                    }
                 } catch is CancellationError {
                 } catch {
                     logger.error("Topology source failed", metadata: ["error": "\(error)"])

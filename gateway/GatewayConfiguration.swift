@@ -40,6 +40,12 @@ public struct GatewayConfiguration: Sendable {
     /// The longest silence on a server-sent event stream before a `: keep-alive` comment.
     public var keepAliveInterval: Duration = .seconds(15)
 
+    /// Where partition requests go: the leader node's address (local controller) or the partition's Service
+    /// (Kubernetes).
+    public var routing: PartitionRouting = .leaderNode
+    /// Host names dialled elsewhere (`--resolve NAME=HOST:PORT`): Services and pods of a cluster run outside it.
+    public var resolve = AddressOverrides()
+
     public init(listen: ServerAddress, tls: TLSConfiguration? = nil) {
         self.listen = listen
         self.tls = tls

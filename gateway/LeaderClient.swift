@@ -75,8 +75,10 @@ struct LeaderClient: Sendable {
                         switch response.status.code {
                         case 421:
                             reason = "node \(route.leader ?? address) is no longer its leader"
+                            await redial(address)
                         case 409 where policy.conflictIsFencing || isNewerEpoch(response, than: route.epoch):
                             reason = "the leader epoch \(route.epoch) is stale"
+                            await redial(address)
                         case 503 where policy.retriesUnavailable:
                             reason = ProblemDetails.detail(in: response.body) ?? "the leader cannot take writes now"
                             retryAfter = response.headerFields[.retryAfter] ?? retryAfter
@@ -121,6 +123,12 @@ struct LeaderClient: Sendable {
             await view.waitForChange(after: generation, timeout: min(backoff, remaining))
             backoff = min(backoff * 2, .milliseconds(500))
         }
+    }
+
+    /// After a replica answered that it does not lead at this epoch: when the address is a Service that outlives
+    /// leaderships, the connection still reaches the pod it was opened to, so the next attempt must dial again.
+    private func redial(_ address: String) async {
+        if view.routing.addressOutlivesLeadership { await client.closeConnection(to: address) }
     }
 
     /// Sends `request`; when `abandonWhenMoved` is set and the topology moves the partition to another leader or

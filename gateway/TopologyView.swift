@@ -37,7 +37,7 @@ final class TopologyView: Sendable {
         let streams: [String: StreamRoute]
         let json: [UInt8]
 
-        init(topology: Topology, generation: UInt64) {
+        init(topology: Topology, generation: UInt64, routing: PartitionRouting) {
             self.topology = topology
             self.generation = generation
             let addresses = Dictionary(
@@ -48,7 +48,8 @@ final class TopologyView: Sendable {
                 var partitions = [PartitionRoute?](repeating: nil, count: max(count, 0))
                 for info in stream.partitions where info.partition >= 0 {
                     partitions[info.partition] = PartitionRoute(
-                        partition: info.partition, leader: info.leader, address: info.leader.flatMap { addresses[$0] },
+                        partition: info.partition, leader: info.leader,
+                        address: routing.address(stream: stream.name, partition: info, nodeAddresses: addresses),
                         epoch: info.epoch, state: info.state, highWatermark: info.highWatermark)
                 }
                 streams[stream.name] = StreamRoute(name: stream.name, partitions: partitions)
@@ -85,26 +86,50 @@ final class TopologyView: Sendable {
     }
 
     private let state = Mutex(State())
+    let routing: PartitionRouting
+
+    init(routing: PartitionRouting = .leaderNode) {
+        self.routing = routing
+    }
 
     var snapshot: Snapshot? { state.withLock { $0.snapshot } }
 
-    /// Makes `topology` current and wakes whoever waits for a change.
-    func update(_ topology: Topology) {
+    /// Makes `topology` current and wakes whoever waits for a change. Returns the addresses that now stand for
+    /// another leader or epoch than before (only when the routing reuses one address across leaders): connections
+    /// to them lead to the old leader.
+    @discardableResult
+    func update(_ topology: Topology) -> [String] {
         let generation = state.withLock { state in
             state.generations += 1
             return state.generations
         }
-        let snapshot = Snapshot(topology: topology, generation: generation)
-        let (waiters, watchers) = state.withLock {
-            state -> ([CheckedContinuation<Void, Never>], [AsyncStream<Snapshot>.Continuation]) in
+        let snapshot = Snapshot(topology: topology, generation: generation, routing: routing)
+        let (waiters, watchers, previous) = state.withLock {
+            state -> ([CheckedContinuation<Void, Never>], [AsyncStream<Snapshot>.Continuation], Snapshot?) in
             // Concurrent updates: the later generation wins, whichever finished building first.
-            guard (state.snapshot?.generation ?? 0) < generation else { return ([], []) }
+            guard (state.snapshot?.generation ?? 0) < generation else { return ([], [], nil) }
+            let previous = state.snapshot
             state.snapshot = snapshot
             defer { state.waiters.removeAll() }
-            return (Array(state.waiters.values), Array(state.watchers.values))
+            return (Array(state.waiters.values), Array(state.watchers.values), previous)
         }
         for waiter in waiters { waiter.resume() }
         for watcher in watchers { watcher.yield(snapshot) }
+        guard routing.addressOutlivesLeadership, let previous else { return [] }
+        return Self.movedAddresses(from: previous, to: snapshot)
+    }
+
+    /// The addresses of `before` whose partition has another leader or epoch in `after`.
+    static func movedAddresses(from before: Snapshot, to after: Snapshot) -> [String] {
+        var moved: [String] = []
+        for (name, stream) in before.streams {
+            for case let route? in stream.partitions {
+                guard let address = route.address else { continue }
+                let next = after.streams[name]?.partition(route.partition)
+                if next?.leader != route.leader || next?.epoch != route.epoch { moved.append(address) }
+            }
+        }
+        return moved
     }
 
     /// Returns once a snapshot newer than `generation` exists, or after `timeout`, or on cancellation.

@@ -1,3 +1,4 @@
+import HadronHTTP
 public import KubeAPI
 public import Logging
 public import Prometheus
@@ -54,8 +55,23 @@ public struct OperatorRuntime: Sendable {
                 }
             })
         leadership.elector.withLock { $0 = elector }
+        let client = self.client
+        let election = settings.election
+        let boundPort = Atomic<Int>(settings.port)
+        let forwarder = ISRReportForwarder(client: InternalClient(logger: logger)) {
+            guard let leader = elector.currentLeader, leader != election.identity else { return nil }
+            let pod = try await client.get(Pod.self, name: leader, namespace: election.namespace)
+            guard let ip = pod.status?.podIP, !ip.isEmpty else { return nil }
+            return ServerAddress(host: ip, port: boundPort.load(ordering: .relaxed)).description
+        }
         let server = OperatorHTTPServer(
-            host: settings.host, port: settings.port, registry: registry, logger: logger, onListening: onListening)
+            host: settings.host, port: settings.port, registry: registry,
+            recordISR: { namespace, change in try await controller.recordISR(namespace: namespace, change) },
+            forwarder: forwarder, logger: logger,
+            onListening: { host, port in
+                boundPort.store(port, ordering: .relaxed)
+                onListening(host, port)
+            })
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: elector), .init(service: server)],

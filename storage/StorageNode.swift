@@ -1,4 +1,4 @@
-import HadronCore
+public import HadronCore
 public import HadronHTTP
 import HTTPTypes
 import Hummingbird
@@ -39,7 +39,7 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
         self.topologySource = topologySource
         self.logger = logger
         self.dataDirectory = DataDirectory(path: configuration.dataDirectory)
-        self.link = ReplicaLink(nodeID: configuration.nodeID, client: InternalClient(logger: logger))
+        self.link = ReplicaLink(nodeID: configuration.nodeID, client: InternalClient(resolve: configuration.resolve, logger: logger))
         self.applier = TopologyApplier(
             nodeID: configuration.nodeID, dataDirectory: dataDirectory, replicas: replicas,
             replicaConfiguration: configuration.replicaConfiguration, link: link, logger: logger)
@@ -173,7 +173,7 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
     }
 
     /// Applies `topology` now, as a heartbeat answer would (tests, and an embedding that pushes topology changes).
-    func apply(_ topology: Topology) async {
+    public func apply(_ topology: Topology) async {
         await applier.apply(topology)
     }
 

@@ -33,6 +33,9 @@ public struct StorageNodeConfiguration: Sendable {
     public var replicaLagLimit: Duration
     /// The longest an append waits for the in-sync replicas before it answers 503.
     public var commitTimeout: Duration
+    /// Host names dialled elsewhere when fetching from leaders (`--resolve NAME=HOST:PORT`): the pods of a cluster
+    /// run outside it, under their DNS names.
+    public var resolve = AddressOverrides()
 
     public init(
         nodeID: String,

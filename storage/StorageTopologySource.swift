@@ -97,7 +97,7 @@ public struct ControllerTopologySource: StorageTopologySource {
 /// Why the controller could not be asked, or refused a heartbeat.
 public struct TopologySourceError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Sendable, Hashable {
-        case invalidControllerURL, controllerRefused
+        case invalidControllerURL, controllerRefused, noTopologyYet
     }
 
     private let code: Code
@@ -115,6 +115,9 @@ public struct TopologySourceError: Error, Sendable, Hashable, CustomStringConver
     static func controllerRefused(status: Int, detail: String) -> TopologySourceError {
         TopologySourceError(.controllerRefused, "the controller answered \(status): \(detail)")
     }
+
+    static let noTopologyYet = TopologySourceError(
+        .noTopologyYet, "the Stream resources of the cluster have not been listed yet")
 
     /// The `--controller` value is not an `http://HOST:PORT` URL: a configuration error, not worth retrying.
     public var isInvalidControllerURL: Bool { code == .invalidControllerURL }

@@ -63,8 +63,14 @@ public final class InternalClient: Sendable {
     private let pool: ConnectionPool
     private let logger: Logger
 
-    public init(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
-        self.pool = ConnectionPool(eventLoopGroup: eventLoopGroup, logger: logger)
+    /// - Parameter resolve: host names to dial elsewhere (`--resolve NAME=HOST:PORT`, DESIGN.md §6): a request to
+    ///   `NAME:any-port` connects to `HOST:PORT`, as curl's `--resolve` does, so processes outside a cluster can stand
+    ///   in for its Services and pods. Requests still name `NAME` (the `:authority`); only the connection moves.
+    public init(
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resolve: AddressOverrides = .init(),
+        logger: Logger
+    ) {
+        self.pool = ConnectionPool(eventLoopGroup: eventLoopGroup, resolve: resolve, logger: logger)
         self.logger = logger
     }
 
@@ -89,6 +95,13 @@ public final class InternalClient: Sendable {
     ) async throws -> (head: HTTPResponse, body: AsyncThrowingStream<ByteBuffer, any Error>) {
         let connection = try await pool.connection(to: address)
         return try await connection.stream(request, authority: address)
+    }
+
+    /// Closes the connection to `address`, if any: the next request dials again. For a name whose target moves
+    /// underneath it — a Kubernetes Service whose selector now picks another pod keeps established connections on
+    /// the old one.
+    public func closeConnection(to address: String) async {
+        await pool.close(address: address)
     }
 
     /// Closes every connection.
@@ -212,12 +225,14 @@ extension MultiplexedConnection {
 /// Connections by peer address; concurrent first requests to a peer share one connect.
 actor ConnectionPool {
     private let eventLoopGroup: any EventLoopGroup
+    private let resolve: AddressOverrides
     private let logger: Logger
     private var connections: [String: MultiplexedConnection] = [:]
     private var connecting: [String: Task<MultiplexedConnection, any Error>] = [:]
 
-    init(eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    init(eventLoopGroup: any EventLoopGroup, resolve: AddressOverrides, logger: Logger) {
         self.eventLoopGroup = eventLoopGroup
+        self.resolve = resolve
         self.logger = logger
     }
 
@@ -225,7 +240,8 @@ actor ConnectionPool {
         if let connection = connections[address], connection.channel.isActive { return connection }
         if let pending = connecting[address] { return try await pending.value }
         let group = eventLoopGroup
-        let task = Task { try await Self.connect(to: address, group: group) }
+        let resolve = resolve
+        let task = Task { try await Self.connect(to: address, resolve: resolve, group: group) }
         connecting[address] = task
         defer { connecting[address] = nil }
         let connection = try await task.value
@@ -240,17 +256,25 @@ actor ConnectionPool {
         if connections[address] === connection { connections[address] = nil }
     }
 
+    func close(address: String) async {
+        guard let connection = connections.removeValue(forKey: address) else { return }
+        try? await connection.channel.close()
+    }
+
     func closeAll() async {
         let all = connections.values
         connections.removeAll()
         for connection in all { try? await connection.channel.close() }
     }
 
-    private static func connect(to address: String, group: any EventLoopGroup) async throws -> MultiplexedConnection {
-        guard let target = ServerAddress(address) else {
+    private static func connect(
+        to address: String, resolve: AddressOverrides, group: any EventLoopGroup
+    ) async throws -> MultiplexedConnection {
+        guard let named = ServerAddress(address) else {
             throw InternalClientError(
                 address: address, message: "not a HOST:PORT address", requestMayHaveBeenProcessed: false)
         }
+        let target = resolve.target(of: named)
         do {
             return try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -295,4 +319,33 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// `--resolve NAME=HOST:PORT` entries: host names a client dials at another address (DESIGN.md §6).
+public struct AddressOverrides: Sendable, Hashable {
+    public private(set) var entries: [String: ServerAddress] = [:]
+
+    public init() {}
+
+    /// Parses `NAME=HOST:PORT` entries; throws a message naming the entry that is not one.
+    public init(_ texts: [String]) throws(AddressOverrideError) {
+        for text in texts {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex,
+                let target = ServerAddress(String(text[text.index(after: equals)...])), target.port != 0
+            else {
+                throw AddressOverrideError(message: "--resolve takes NAME=HOST:PORT, got \"\(text)\"")
+            }
+            entries[text[..<equals].lowercased()] = target
+        }
+    }
+
+    /// Where to connect for `address`: its override (DNS names are case-insensitive), else itself.
+    public func target(of address: ServerAddress) -> ServerAddress {
+        entries[address.host.lowercased()] ?? address
+    }
+}
+
+public struct AddressOverrideError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }

@@ -6,7 +6,8 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// `hadron gateway --listen HOST:PORT [--tls-cert F --tls-key F] --controller URL`: one gateway process.
+/// `hadron gateway --listen HOST:PORT [--tls-cert F --tls-key F] (--controller URL | --kubernetes)
+/// [--resolve NAME=HOST:PORT]`: one gateway process.
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
@@ -32,11 +33,17 @@ struct GatewayCommand: AsyncParsableCommand {
     )
     var controller: String = HadronEnvironment.value(forFlag: "controller", default: "")
 
+    @OptionGroup var cluster: KubernetesOptions
+
     func validate() throws {
         guard tlsCertificate.isEmpty == tlsKey.isEmpty else {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
-        guard !controller.isEmpty else { throw ValidationError("--controller (or HADRON_CONTROLLER) is required") }
+        if cluster.kubernetes {
+            guard controller.isEmpty else { throw ValidationError("--controller and --kubernetes exclude each other") }
+        } else if controller.isEmpty {
+            throw ValidationError("--controller (or HADRON_CONTROLLER) or --kubernetes is required")
+        }
         guard ServerAddress(listenAddress) != nil else {
             throw ValidationError("--listen must be HOST:PORT, got \(listenAddress)")
         }
@@ -57,10 +64,18 @@ struct GatewayCommand: AsyncParsableCommand {
             configuration.tls = try GatewayConfiguration.tlsConfiguration(
                 certificatePath: tlsCertificate, keyPath: tlsKey)
         }
-        let controllerClient = InternalClient(logger: logger)
-        let follower = try TopologyFollower(controller: controller, client: controllerClient, logger: logger)
+        configuration.resolve = cluster.addressOverrides
+        let controllerClient = InternalClient(resolve: cluster.addressOverrides, logger: logger)
+        let source: any TopologySource
+        if cluster.kubernetes {
+            let watch = try cluster.topologyWatch(logger: logger)
+            configuration.routing = .partitionService(cluster: watch.cluster, namespace: watch.namespace)
+            source = KubernetesTopologyFollower(watch: watch)
+        } else {
+            source = try TopologyFollower(controller: controller, client: controllerClient, logger: logger)
+        }
         let gateway = try Gateway(
-            configuration: configuration, topologySource: follower, registry: registry, logger: logger)
+            configuration: configuration, topologySource: source, registry: registry, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

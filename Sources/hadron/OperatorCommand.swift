@@ -53,6 +53,13 @@ struct OperatorCommand: AsyncParsableCommand {
     )
     var failoverTimeout: Double?
 
+    @Option(
+        name: .customLong("operator-url"),
+        help:
+            "URL storage pods send ISR reports to, the operator's Service; default http://hadron-operator.NAMESPACE.svc:PORT (HADRON_OPERATOR_URL)."
+    )
+    var operatorURL: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         func setting(_ flag: String?, _ name: String) -> String? {
@@ -106,7 +113,8 @@ struct OperatorCommand: AsyncParsableCommand {
         let controller = OperatorController.Settings(
             namespace: watched, resyncPeriod: try seconds(resyncPeriod, "resync-period", default: 30),
             defaultImage: setting(defaultImage, "default-image").flatMap { $0.isEmpty ? nil : $0 },
-            failoverTimeout: try seconds(failoverTimeout, "failover-timeout", default: 5))
+            failoverTimeout: try seconds(failoverTimeout, "failover-timeout", default: 5),
+            operatorURL: setting(operatorURL, "operator-url") ?? "http://hadron-operator.\(election.namespace).svc:\(port)")
         let runtime = OperatorRuntime(
             settings: OperatorSettings(host: host, port: port, election: election, controller: controller),
             client: KubeClient(configuration: configuration, logger: logger),

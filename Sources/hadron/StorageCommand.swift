@@ -1,12 +1,14 @@
 import ArgumentParser
+import ClusterTopology
 import HadronCore
 import HadronHTTP
 import HadronStorage
 import Logging
 import ServiceLifecycle
 
-/// `hadron storage --node-id N --listen HOST:PORT --data-dir DIR --controller URL [--advertise HOST:PORT]`: one
-/// storage node, following the local controller (DESIGN.md §8).
+/// `hadron storage --node-id N --listen HOST:PORT --data-dir DIR (--controller URL | --kubernetes)
+/// [--advertise HOST:PORT]`: one storage node, following the local controller or the cluster's Stream resources
+/// (DESIGN.md §8).
 struct StorageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storage",
@@ -25,6 +27,14 @@ struct StorageCommand: AsyncParsableCommand {
     @Option(help: "The local controller's URL, http://HOST:PORT (HADRON_CONTROLLER).")
     var controller: String = HadronEnvironment.value(forFlag: "controller", default: "")
 
+    @OptionGroup var cluster: KubernetesOptions
+
+    @Option(
+        name: .customLong("operator-url"),
+        help: "With --kubernetes: where ISR reports go, the operator's Service http://HOST:PORT (HADRON_OPERATOR_URL).")
+    var operatorURL: String = HadronEnvironment.value(
+        forFlag: "operator-url", default: "http://hadron-operator.hadron-system.svc:8081")
+
     @Option(help: "Address gateways and followers reach; default: listen address, bound port (HADRON_ADVERTISE).")
     var advertise: String = HadronEnvironment.value(forFlag: "advertise", default: "")
 
@@ -41,9 +51,18 @@ struct StorageCommand: AsyncParsableCommand {
         guard !listen.isEmpty else { throw ValidationError("--listen (or HADRON_LISTEN) is required") }
         guard ServerAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, got \(listen)") }
         guard !dataDirectory.isEmpty else { throw ValidationError("--data-dir (or HADRON_DATA_DIR) is required") }
-        guard !controller.isEmpty else { throw ValidationError("--controller (or HADRON_CONTROLLER) is required") }
-        guard ControllerTopologySource.isValidURL(controller) else {
-            throw ValidationError("--controller must be http://HOST:PORT, got \(controller)")
+        if cluster.kubernetes {
+            guard controller.isEmpty else { throw ValidationError("--controller and --kubernetes exclude each other") }
+            guard ControllerTopologySource.isValidURL(operatorURL) else {
+                throw ValidationError("--operator-url must be http://HOST:PORT, got \(operatorURL)")
+            }
+        } else {
+            guard !controller.isEmpty else {
+                throw ValidationError("--controller (or HADRON_CONTROLLER) or --kubernetes is required")
+            }
+            guard ControllerTopologySource.isValidURL(controller) else {
+                throw ValidationError("--controller must be http://HOST:PORT, got \(controller)")
+            }
         }
         guard replicaLagLimit.isFinite, replicaLagLimit > 0 else {
             throw ValidationError("--replica-lag-limit must be a positive number of seconds")
@@ -55,14 +74,26 @@ struct StorageCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = CommandLogging.logger(label: "hadron.storage")
-        let client = InternalClient(logger: logger)
-        let source = try ControllerTopologySource(controllerURL: controller, client: client)
-        let configuration = StorageNodeConfiguration(
+        let client = InternalClient(resolve: cluster.addressOverrides, logger: logger)
+        let watch = cluster.kubernetes ? try cluster.topologyWatch(logger: logger) : nil
+        let source: any StorageTopologySource =
+            if let watch {
+                try KubernetesTopologySource(watch: watch, operatorURL: operatorURL, client: client)
+            } else {
+                try ControllerTopologySource(controllerURL: controller, client: client)
+            }
+        var configuration = StorageNodeConfiguration(
             nodeID: nodeID, listen: ServerAddress(listen)!, advertise: ServerAddress(advertise),
             dataDirectory: dataDirectory, replicaLagLimit: .seconds(replicaLagLimit))
+        configuration.resolve = cluster.addressOverrides
         let node = StorageNode(configuration: configuration, topologySource: source, logger: logger)
+        // With Kubernetes, leadership changes apply as the watch sees them, not at the next heartbeat; the watch
+        // stops first on shutdown (services stop in reverse order).
+        let services: [any Service] = [node] + (watch.map { [TopologyPush(watch: $0, node: node)] } ?? [])
         let group = ServiceGroup(
-            configuration: .init(services: [node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
@@ -74,5 +105,23 @@ struct StorageCommand: AsyncParsableCommand {
             try await tasks.waitForAll()
         }
         await client.shutdown()
+    }
+}
+
+/// Applies every topology the cluster's Stream watch sees to the storage node as it arrives.
+private struct TopologyPush: Service {
+    let watch: ClusterTopologyWatch
+    let node: StorageNode
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingDiscardingTaskGroup { group in
+                let updates = await watch.updates()
+                group.addTask { try await watch.run() }
+                group.addTask {
+                    for await topology in updates { await node.apply(topology) }
+                }
+            }
+        }
     }
 }

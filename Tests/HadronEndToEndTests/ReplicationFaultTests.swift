@@ -95,7 +95,7 @@ import Testing
     // MARK: - Helpers
 
     /// Publishes single events keyed to `partition` until one is acknowledged; the time since `since`.
-    static func timeToFirstPublish(on partition: Int, since: ContinuousClock.Instant, path: ReplicatedDataPath)
+    static func timeToFirstPublish(on partition: Int, since: ContinuousClock.Instant, path: any ThreeReplicaDataPath)
         async throws -> Duration
     {
         let key = ReplicatedDataPath.key(for: partition)
@@ -112,7 +112,7 @@ import Testing
 
     /// Every acknowledged event is stored exactly once at its acknowledged position; each publisher's events are in
     /// publish order within their partition; all replicas of a partition are byte-identical.
-    static func verify(_ publishers: Publishers, path: ReplicatedDataPath) async throws {
+    static func verify(_ publishers: Publishers, path: any ThreeReplicaDataPath) async throws {
         let expected = publishers.acknowledged
         #expect(expected.count > 60)
         var stored: [String: [Acknowledgement.Position]] = [:]
@@ -142,12 +142,12 @@ import Testing
 
 /// Publishers that send batches of three events in a loop and record every acknowledgement.
 final class Publishers: Sendable {
-    private let path: ReplicatedDataPath
+    private let path: any ThreeReplicaDataPath
     private let count: Int
     private let state = Mutex<(positions: [String: Acknowledgement.Position], stopped: Bool)>(([:], false))
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
-    init(path: ReplicatedDataPath, count: Int) {
+    init(path: any ThreeReplicaDataPath, count: Int) {
         self.path = path
         self.count = count
     }

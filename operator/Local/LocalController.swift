@@ -1,6 +1,6 @@
 public import HadronCore
 public import Logging
-import Placement
+public import Placement
 
 /// The control plane without Kubernetes (DESIGN.md §8): it holds the declared streams, learns storage nodes from
 /// their heartbeats, places partitions with ``ReplicaPlacement`` and publishes the resulting ``Topology`` to every
@@ -111,38 +111,13 @@ public actor LocalController {
     /// only replicas of the partition.
     public func changeISR(_ change: ISRChange) throws(ISRChangeRefusal) -> Topology {
         var next = topology
-        guard let s = next.streams.firstIndex(where: { $0.name == change.stream }),
-            let p = next.streams[s].partitions.firstIndex(where: { $0.partition == change.partition })
-        else {
-            throw ISRChangeRefusal(
-                .unknownPartition, "stream \(change.stream) has no partition \(change.partition)")
-        }
-        let partition = next.streams[s].partitions[p]
-        guard partition.state == .online, partition.leader == change.leader, partition.epoch == change.epoch else {
-            throw ISRChangeRefusal(
-                .notLeader,
-                "\(change.leader) at epoch \(change.epoch) does not lead \(change.stream)/\(change.partition): "
-                    + "its leader is \(partition.leader ?? "none") at epoch \(partition.epoch) (\(partition.state.rawValue))")
-        }
-        guard change.isr.contains(change.leader), Set(change.isr).isSubset(of: partition.replicas),
-            Set(change.isr).count == change.isr.count
-        else {
-            throw ISRChangeRefusal(
-                .invalid,
-                "the in-sync set \(change.isr) must name the leader and only distinct replicas of \(partition.replicas)")
-        }
-        // The controller itself removes a silent follower from the ISR; a leader that has not seen that record yet
-        // must not put it back, or an election could pick a node nobody hears from (Kafka's KIP-841 does the same).
+        let s = next.streams.firstIndex { $0.name == change.stream }
+        let p = s.flatMap { s in next.streams[s].partitions.firstIndex { $0.partition == change.partition } }
         let alive = aliveNodes()
-        let joiningDead = change.isr.filter { !partition.isr.contains($0) && !alive.contains($0) }
-        guard joiningDead.isEmpty else {
-            throw ISRChangeRefusal(
-                .ineligibleReplica,
-                "\(joiningDead.joined(separator: ", ")) cannot join the in-sync set of \(change.stream)/\(change.partition): "
-                    + "no heartbeat within \(livenessTimeout)")
-        }
-        // Keep replica order, so the ISR reads the same wherever it is shown.
-        next.streams[s].partitions[p].isr = partition.replicas.filter(change.isr.contains)
+        let recorded = try ISRRecord.record(
+            change, in: s.flatMap { s in p.map { next.streams[s].partitions[$0] } }, isEligible: alive.contains,
+            ineligibility: "no heartbeat within \(livenessTimeout)")
+        next.streams[s!].partitions[p!] = recorded
         publish(next)
         return topology
     }
@@ -264,28 +239,4 @@ public actor LocalController {
         topology = next
         for continuation in watchers.values { continuation.yield(next) }
     }
-}
-
-/// Why the controller did not record an ISR change.
-public struct ISRChangeRefusal: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Reason: Sendable, Hashable {
-        /// The stream or partition does not exist (404).
-        case unknownPartition
-        /// The sender does not lead the partition at that epoch, or the partition is not `Online` (409).
-        case notLeader
-        /// The set is malformed: no leader in it, or a node that is not a replica (400).
-        case invalid
-        /// The set adds a replica whose node the controller does not hear from (409): it removed that node itself.
-        case ineligibleReplica
-    }
-
-    public let reason: Reason
-    public let message: String
-
-    init(_ reason: Reason, _ message: String) {
-        self.reason = reason
-        self.message = message
-    }
-
-    public var description: String { message }
 }

@@ -4,6 +4,7 @@ public import HadronHTTP
 import Hummingbird
 public import Logging
 import NIOCore
+import Placement
 public import ServiceLifecycle
 
 /// `hadron controller`'s HTTP face (docs/internal-api.md): topology as JSON and as a Server-Sent Events watch, and

@@ -17,10 +17,14 @@ public struct ClusterBlueprint: Sendable {
     /// The volume claim size and class the storage StatefulSet already has: the API server forbids
     /// changing claim templates, so a change of `spec.storage.volumeSize` is reported, not applied.
     public let existingVolume: (size: String, storageClassName: String?)?
+    /// Where storage pods send ISR reports: the operator's Service (`--operator-url`).
+    public let operatorURL: String?
 
     public init(
-        cluster: HadronCluster, defaultImage: String?, existingVolume: (size: String, storageClassName: String?)?
+        cluster: HadronCluster, defaultImage: String?, existingVolume: (size: String, storageClassName: String?)?,
+        operatorURL: String? = nil
     ) {
+        self.operatorURL = operatorURL
         self.cluster = cluster
         self.namespace = cluster.metadata.namespace ?? ""
         self.name = cluster.metadata.name ?? ""
@@ -161,7 +165,7 @@ public struct ClusterBlueprint: Sendable {
                 "--listen", "0.0.0.0:\(ClusterNames.storagePort)",
                 "--advertise", "$(POD_NAME).\(storage).$(NAMESPACE).svc:\(ClusterNames.storagePort)",
                 "--data-dir", ClusterNames.dataDirectory,
-            ],
+            ] + (operatorURL.map { ["--operator-url", $0] } ?? []),
             env: podEnvironment(),
             ports: [.init(name: "internal", containerPort: ClusterNames.storagePort, protocol: "TCP")])
         container.command = ["hadron"]

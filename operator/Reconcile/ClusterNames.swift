@@ -1,3 +1,4 @@
+import ClusterTopology
 public import KubeAPI
 
 /// The names and labels of everything the operator makes for a HadronCluster and its Streams.
@@ -8,7 +9,7 @@ public enum ClusterNames {
     /// The field manager of every operator write (DESIGN.md §5).
     public static let fieldManager = "hadron-operator"
     /// The storage nodes' internal API (h2c): appends from gateways, fetches from followers.
-    public static let storagePort = 9101
+    public static let storagePort = ClusterDNS.storagePort
     /// The gateway's public HTTP API (DESIGN.md §3).
     public static let gatewayPort = 8080
     /// Where each storage pod's volume is mounted.
@@ -27,7 +28,7 @@ public enum ClusterNames {
     public static func storage(_ cluster: String) -> String { "\(cluster)-storage" }
     public static func gateway(_ cluster: String) -> String { "\(cluster)-gateway" }
     /// The storage pods' governing headless Service (stable DNS per pod).
-    public static func storageHeadless(_ cluster: String) -> String { "\(cluster)-storage" }
+    public static func storageHeadless(_ cluster: String) -> String { ClusterDNS.storageHeadless(cluster: cluster) }
 
     /// Pod `ordinal` of the storage StatefulSet.
     public static func storagePod(_ cluster: String, ordinal: Int) -> String { "\(storage(cluster))-\(ordinal)" }
@@ -42,9 +43,8 @@ public enum ClusterNames {
     }
 
     /// `{cluster}-{stream}-{p}`, the per-partition Service whose selector points at the leader pod.
-    /// Service names are DNS-1035 labels, so the dots of a dotted stream name become dashes.
     public static func partitionService(cluster: String, stream: String, partition: Int) -> String {
-        "\(cluster)-\(stream.replacingOccurrences(of: ".", with: "-"))-\(partition)"
+        ClusterDNS.partitionService(cluster: cluster, stream: stream, partition: partition)
     }
 
     /// Whether `name` can name a Service: a DNS-1035 label (a letter first, at most 63 characters).

@@ -8,6 +8,7 @@ struct ClusterReconciler: Sendable {
     let applier: ObjectApplier
     let caches: ObjectCaches
     let defaultImage: String?
+    let operatorURL: String?
     let logger: Logger
 
     /// The cluster-level kinds the operator applies (partition Services belong to Streams).
@@ -30,7 +31,8 @@ struct ClusterReconciler: Sendable {
         let storageName = ClusterNames.storage(name)
         let existing = await caches.object(StatefulSet.descriptor, namespace: namespace, name: storageName)
         let blueprint = ClusterBlueprint(
-            cluster: cluster, defaultImage: defaultImage, existingVolume: Self.volume(of: existing))
+            cluster: cluster, defaultImage: defaultImage, existingVolume: Self.volume(of: existing),
+            operatorURL: operatorURL)
         let objects = try blueprint.objects()
 
         var observed: [ObjectKey: JSONValue] = [:]

@@ -1,3 +1,4 @@
+public import HadronCore
 public import KubeAPI
 public import Logging
 import Synchronization
@@ -20,12 +21,15 @@ public final class OperatorController: Sendable {
         /// How long a partition leader's pod may be not Ready (or gone) before another replica is
         /// elected, and a follower's before it leaves the ISR (DESIGN.md §6).
         public var failoverTimeout: Duration
+        /// The URL storage pods send ISR reports to (the operator's Service); passed to them as `--operator-url`.
+        public var operatorURL: String?
 
         public init(
             namespace: String? = nil, resyncPeriod: Duration = .seconds(30), defaultImage: String? = nil,
             initialBackoff: Duration = .milliseconds(500), maximumBackoff: Duration = .seconds(30),
-            failoverTimeout: Duration = .seconds(5)
+            failoverTimeout: Duration = .seconds(5), operatorURL: String? = nil
         ) {
+            self.operatorURL = operatorURL
             self.namespace = namespace
             self.resyncPeriod = resyncPeriod
             self.defaultImage = defaultImage
@@ -42,6 +46,7 @@ public final class OperatorController: Sendable {
     private let queue = ReconcileQueue()
     private let term = Mutex<ObjectCaches?>(nil)
     private let passCount = Atomic<Int>(0)
+    private let isrReports = ISRReports()
 
     public init(client: KubeClient, settings: Settings, leadership: any LeadershipCheck, logger: Logger) {
         self.client = client
@@ -97,7 +102,10 @@ public final class OperatorController: Sendable {
 
             term.withLock { $0 = caches }
             let number = await queue.reopen()
-            defer { term.withLock { $0 = nil } }
+            defer {
+                term.withLock { $0 = nil }
+                isrReports.failAll(NotReconciling())
+            }
             group.addTask { [queue, settings] in
                 while true {
                     try await Task.sleep(for: settings.resyncPeriod)
@@ -120,7 +128,8 @@ public final class OperatorController: Sendable {
     /// if the check only failed to reach the server, the next attempt goes through.
     private func work(caches: ObjectCaches, group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
         let clusters = ClusterReconciler(
-            client: client, applier: applier, caches: caches, defaultImage: settings.defaultImage, logger: logger)
+            client: client, applier: applier, caches: caches, defaultImage: settings.defaultImage,
+            operatorURL: settings.operatorURL, logger: logger)
         let streams = StreamReconciler(
             client: client, applier: applier, caches: caches, logger: logger,
             failoverTimeout: settings.failoverTimeout, readiness: PodReadinessHistory())
@@ -138,7 +147,18 @@ public final class OperatorController: Sendable {
                 switch key {
                 case .cluster(let namespace, let name): try await clusters.reconcile(namespace: namespace, name: name)
                 case .stream(let namespace, let name):
-                    deadline = try await streams.reconcile(namespace: namespace, name: name)
+                    let reports = isrReports.take(key)
+                    do {
+                        let outcome = try await streams.reconcile(
+                            namespace: namespace, name: name, reports: reports.map(\.change))
+                        for (report, result) in zip(reports, outcome.reports) {
+                            report.answer.resume(with: result.mapError { $0 as any Error })
+                        }
+                        deadline = outcome.nextDeadline
+                    } catch {
+                        for report in reports { report.answer.resume(throwing: error) }
+                        throw error
+                    }
                 }
                 failures[key] = nil
                 let now = ContinuousClock.now
@@ -163,6 +183,27 @@ public final class OperatorController: Sendable {
             }
         }
         try Task.checkCancellation()
+    }
+
+    /// Records a partition leader's ISR report in its Stream's status (DESIGN.md §6) and returns the partition as
+    /// written, once it is. The report joins the Stream's next pass, so it is recorded by the same status write as
+    /// everything else the pass decides.
+    ///
+    /// - Throws: ``ISRChangeRefusal`` when the sender does not lead the partition at that epoch, the set is
+    ///   malformed or adds a replica whose pod is not Ready; ``NotReconciling`` when this process does not lead
+    ///   (or its term ended before the pass); the pass's error when the status could not be written.
+    public func recordISR(namespace: String, _ change: ISRChange) async throws -> PartitionInfo {
+        guard isReconciling else { throw NotReconciling() }
+        let key = ReconcileKey.stream(namespace: namespace, name: change.stream)
+        return try await withCheckedThrowingContinuation { continuation in
+            isrReports.add(.init(change: change, answer: continuation), for: key)
+            // A term that ended meanwhile has failed every report it had; fail this one too.
+            guard isReconciling else {
+                isrReports.failAll(NotReconciling())
+                return
+            }
+            Task { [queue] in await queue.add(key) }
+        }
     }
 
     static func allKeys(_ caches: ObjectCaches) async -> [ReconcileKey] {
@@ -228,4 +269,9 @@ public final class OperatorController: Sendable {
             return .stream(namespace: namespace, name: name)
         }
     }
+}
+
+/// This operator process is not reconciling: it does not hold the Lease, or its term has not started or has ended.
+public struct NotReconciling: Error, Sendable, CustomStringConvertible {
+    public var description: String { "this operator replica does not lead (or has not finished starting to)" }
 }

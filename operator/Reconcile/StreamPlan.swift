@@ -1,3 +1,4 @@
+import ClusterTopology
 public import HadronCore
 public import KubeAPI
 public import Placement
@@ -36,7 +37,7 @@ public struct StreamPlan: Sendable, Equatable {
             PartitionInfo(partition: $0, leader: nil, epoch: 0, replicas: [], isr: [], state: .unavailable)
         }
         for entry in recorded where (0..<count).contains(entry.partition) {
-            partitions[entry.partition] = Self.partitionInfo(entry)
+            partitions[entry.partition] = PartitionInfo(status: entry)
         }
 
         let placed = Array(partitions.prefix { !$0.replicas.isEmpty }.map(\.replicas))
@@ -59,13 +60,6 @@ public struct StreamPlan: Sendable, Equatable {
 
     /// Every partition is `Online` with a leader.
     public var isOnline: Bool { partitions.allSatisfy { $0.state == .online && $0.leader != nil } }
-
-    public static func partitionInfo(_ entry: HadronStream.PartitionStatus) -> PartitionInfo {
-        PartitionInfo(
-            partition: entry.partition, leader: entry.leader, epoch: Int32(clamping: entry.epoch ?? 0),
-            replicas: entry.replicas ?? [], isr: entry.isr ?? [],
-            state: entry.state.flatMap(PartitionState.init(rawValue:)) ?? .unavailable)
-    }
 
     /// The status entry of `partition`, naming its Service.
     public static func partitionStatus(_ partition: PartitionInfo, service: String) -> HadronStream.PartitionStatus {

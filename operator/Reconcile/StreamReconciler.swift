@@ -17,17 +17,30 @@ struct StreamReconciler: Sendable {
     /// Since when each pod has been seen not Ready, in this term.
     let readiness: PodReadinessHistory
 
-    /// One pass over Stream `namespace/name`. Returns when the next pass is due although nothing may
-    /// change in between (a not-ready pod's failover timeout expiring); nil when only changes call
-    /// for one.
-    func reconcile(namespace: String, name: String) async throws -> ContinuousClock.Instant? {
+    /// What one pass decided beyond the objects it wrote.
+    struct Outcome: Sendable {
+        /// When the next pass is due although nothing may change in between (a not-ready pod's failover timeout
+        /// expiring); nil when only changes call for one.
+        var nextDeadline: ContinuousClock.Instant?
+        /// The answer to each ISR report of the pass, in order: the partition as written, or why not recorded.
+        var reports: [Result<PartitionInfo, ISRChangeRefusal>]
+    }
+
+    /// One pass over Stream `namespace/name`, recording `reports` (ISR changes from partition leaders) in the same
+    /// status write as everything else the pass decides.
+    func reconcile(namespace: String, name: String, reports: [ISRChange] = []) async throws -> Outcome {
+        func refuseAll(_ message: String) -> Outcome {
+            Outcome(reports: reports.map { _ in .failure(ISRChangeRefusal(.unknownPartition, message)) })
+        }
         let stream: HadronStream
         do {
             stream = try await client.get(HadronStream.self, name: name, namespace: namespace)
         } catch let error as KubeAPIError where error.isNotFound {
-            return nil
+            return refuseAll("Stream \(namespace)/\(name) does not exist")
         }
-        guard stream.metadata.deletionTimestamp == nil else { return nil }
+        guard stream.metadata.deletionTimestamp == nil else {
+            return refuseAll("Stream \(namespace)/\(name) is being deleted")
+        }
         let spec = stream.spec ?? HadronStream.Spec()
 
         guard let cluster = spec.cluster, !cluster.isEmpty else {
@@ -37,15 +50,30 @@ struct StreamReconciler: Sendable {
                 message: "set spec.cluster to the HadronCluster to run on")
             conditions.set("Degraded", false, reason: "AsExpected", message: "nothing to apply")
             try await writeStatus(stream, partitions: stream.status?.partitions, conditions: conditions, stale: [])
-            return nil
+            return refuseAll("Stream \(namespace)/\(name) names no cluster")
         }
-        let plan = StreamPlan(
+        var plan = StreamPlan(
             spec: spec, recorded: stream.status?.partitions ?? [],
             candidates: await storageCandidates(namespace: namespace, cluster: cluster))
+        let health = await replicaHealth(namespace: namespace, replicas: plan.partitions.flatMap(\.replicas))
+        // Reports first, as their leaders saw the recorded state: a failover in this pass starts from what they
+        // reported (a shrink already recorded cannot be undone by it).
+        var recorded: [Result<Int, ISRChangeRefusal>] = []
+        for change in reports {
+            let index = plan.partitions.firstIndex { $0.partition == change.partition }
+            do {
+                let partition = try ISRRecord.record(
+                    change, in: index.map { plan.partitions[$0] }, isEligible: { health[$0] == .ready },
+                    ineligibility: "its pod is not Ready")
+                plan.partitions[index!] = partition
+                recorded.append(.success(index!))
+            } catch {
+                recorded.append(.failure(error))
+            }
+        }
         let failover = StreamFailover(
-            partitions: plan.partitions,
-            health: await replicaHealth(namespace: namespace, replicas: plan.partitions.flatMap(\.replicas)),
-            now: .now, timeout: failoverTimeout, allowsUncleanElection: spec.uncleanLeaderElection ?? false)
+            partitions: plan.partitions, health: health, now: .now, timeout: failoverTimeout,
+            allowsUncleanElection: spec.uncleanLeaderElection ?? false)
 
         var failures: [String] = []
         var previousConditions = stream.status?.conditions
@@ -72,7 +100,8 @@ struct StreamReconciler: Sendable {
             stream, cluster: cluster, plan: plan, partitions: failover.assigned, previous: previousConditions)
         failures += phaseTwo
         if !failures.isEmpty { throw ReconcileError.partial(failures) }
-        return failover.nextDeadline
+        return Outcome(
+            nextDeadline: failover.nextDeadline, reports: recorded.map { $0.map { failover.assigned[$0] } })
     }
 
     /// Applies the partition Services and writes status for `partitions`; returns the objects that
