@@ -258,7 +258,8 @@ let package = Package(
         .testTarget(
             name: "HadronOperatorTests",
             dependencies: [
-                "HadronOperator", "KubeAPI", "KubeAPITestDouble", "HadronCore", "Placement",
+                "HadronOperator", "KubeAPI", "KubeAPITestDouble", "HadronCore", "Placement", "ClusterTopology",
+                "HadronHTTP", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,3 @@
-import HadronHTTP
 import NIOCore
 import NIOPosix
 
@@ -6,12 +5,12 @@ import NIOPosix
 /// selects at that moment, and stays with it (connection tracking) however the selector moves afterwards. With no
 /// ready endpoint, the connection is closed at once. The one part of a cluster's network the tests stand in for,
 /// because the operator's per-partition Services are what gateways route through (DESIGN.md §6).
-final class ServiceProxy: Sendable {
-    let port: Int
+public final class ServiceProxy: Sendable {
+    public let port: Int
     private let channel: any Channel
 
-    /// - Parameter endpoint: the `HOST:PORT` a new connection goes to, nil when the Service has no ready endpoint.
-    static func start(endpoint: @escaping @Sendable () async -> String?) async throws -> ServiceProxy {
+    /// - Parameter endpoint: the `HOST:PORT` (IPv4 or a name) a new connection goes to, nil when the Service has no ready endpoint.
+    public static func start(endpoint: @escaping @Sendable () async -> String?) async throws -> ServiceProxy {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
@@ -20,12 +19,14 @@ final class ServiceProxy: Sendable {
                 let resolved = loop.makePromise(of: String?.self)
                 resolved.completeWithTask { await endpoint() }
                 resolved.futureResult.flatMap { address -> EventLoopFuture<any Channel> in
-                    guard let address, let target = ServerAddress(address) else {
+                    guard let address, let colon = address.lastIndex(of: ":"),
+                        let port = Int(address[address.index(after: colon)...])
+                    else {
                         return loop.makeFailedFuture(ChannelError.connectPending)
                     }
                     return ClientBootstrap(group: loop)
                         .channelOption(.autoRead, value: false)
-                        .connect(host: target.host, port: target.port)
+                        .connect(host: String(address[..<colon]), port: port)
                 }.flatMapThrowing { upstream in
                     let (near, far) = (Splice(), Splice())
                     near.partner = far
@@ -46,7 +47,7 @@ final class ServiceProxy: Sendable {
         self.channel = channel
     }
 
-    func stop() async {
+    public func stop() async {
         try? await channel.close()
     }
 }
