@@ -256,6 +256,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // deploy/: the Helm chart rendered and applied with kubectl against the double, the CRD schemas, the examples.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: [
+                "KubeAPI", "KubeAPITestDouble", "HadronOperator", "HadronTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "HadronStorageTests",
             dependencies: [
