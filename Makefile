@@ -8,6 +8,9 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # libcurl (with HTTP/2 via nghttp2) and OpenSSL: the Kubernetes client's transport (DESIGN.md §1).
 SYSTEM_PACKAGES = libcurl4-openssl-dev libnghttp2-dev libssl-dev
 BENCH_PACKAGES = fio nginx-light wrk nghttp2-client
+# The chart tests (Tests/DeployTests): Go with sprig and YAML v2 build the `helm template` stand-in
+# (Tests/HelmTemplate) offline in GOPATH mode; kubectl applies the rendered manifests to the API double.
+TEST_PACKAGES = golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev kubectl
 
 .PHONY: all deps build test dev bench format clean
 
@@ -30,6 +33,7 @@ build: deps
 
 # Tests build in debug (CI time matters more than test speed) and run every test target.
 test: deps
+	$(call apt_install,$(TEST_PACKAGES))
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

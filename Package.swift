@@ -246,6 +246,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Tests/KubeAPITestDouble",
             swiftSettings: strict
@@ -264,6 +265,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict
+        ),
+        // deploy/: the Helm chart rendered and applied with kubectl against the double, the CRD schemas, the examples.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: [
+                "KubeAPI", "KubeAPITestDouble", "HadronOperator", "HadronTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

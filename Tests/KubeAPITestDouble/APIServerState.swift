@@ -1,5 +1,5 @@
 import Foundation
-import KubeAPI
+public import KubeAPI
 
 /// Test-controlled behaviour of the double.
 public struct DoubleSettings: Sendable {
@@ -20,6 +20,12 @@ public struct DoubleSettings: Sendable {
     /// Answer every watch request with 503 (an apiserver restarting), so a test can change and
     /// compact the store while no watch is open.
     public var refuseWatches = false
+    /// CRDs whose schemas custom resources are pruned, defaulted and validated against on every
+    /// write (nil: stored as sent). `CustomResourceSchemas.load(directory:)` reads a chart's `crds/`.
+    public var customResourceSchemas: CustomResourceSchemas?
+    /// `components.schemas` of the OpenAPI v3 document of each built-in group version, keyed as in
+    /// `/openapi/v3` (`api/v1`, `apis/apps/v1`); served at `/openapi/v3/…` with the double's paths.
+    public var openAPIComponents: [String: JSONValue] = [:]
 
     public init(
         maximumWatchDuration: Duration = .seconds(60),
@@ -162,6 +168,7 @@ actor APIServerState {
         guard objects[key] == nil else { throw APIFailure.alreadyExists(rule, name: name) }
         if rule.hasStatus { object["status"] = nil }
         object["metadata"]?["name"] = .string(name)
+        object = try admitBySchema(object, request: request, name: name)
         let fields = FieldOwnership.trackedLeaves(of: object, rule: rule, subresource: "")
         let managers =
             fields.isEmpty
@@ -230,6 +237,7 @@ actor APIServerState {
             if rule.hasStatus { updated["status"] = current.object["status"] }
         }
         try validate(updated, rule: rule, name: name)
+        updated = try admitBySchema(updated, request: request, name: name)
         return .json(200, commit(updated, over: current, key: key, request: request, managers: nil))
     }
 
@@ -272,6 +280,7 @@ actor APIServerState {
         }
         try validateMicroTimes(updated, rule: rule)
         try validate(updated, rule: rule, name: name)
+        updated = try admitBySchema(updated, request: request, name: name)
         return .json(200, commit(updated, over: current, key: key, request: request, managers: nil))
     }
 
@@ -366,8 +375,10 @@ actor APIServerState {
 
         guard let current else {
             if rule.hasStatus { result["status"] = nil }
+            result = try admitBySchema(result, request: request, name: name)
             return .json(201, insert(result, key: key, rule: rule, namespace: request.namespace, managers: managers))
         }
+        result = try admitBySchema(result, request: request, name: name)
         return .json(200, commit(result, over: current, key: key, request: request, managers: managers))
     }
 

@@ -84,6 +84,9 @@ struct DoubleResponder: HTTPResponder {
         }
         guard authentication != nil else { return Self.json(APIFailure.unauthorized().body, status: 401) }
 
+        if method == "GET", let (status, value) = Discovery.answer(path: path, settings: await state.settings) {
+            return Self.json(value, status: status)
+        }
         do {
             let (rule, namespace, name, subresource) = try APIRequest.resolve(path: path)
             let apiRequest = APIRequest(

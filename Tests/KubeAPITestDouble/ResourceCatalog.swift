@@ -42,6 +42,18 @@ enum ResourceCatalog {
             builtIn(Role.descriptor),
             builtIn(RoleBinding.descriptor),
             builtIn(ValidatingWebhookConfiguration.descriptor, generation: true),
+            // Kinds a Helm chart renders besides those Hadron's code touches.
+            builtIn(
+                ResourceDescriptor(
+                    group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false), status: true),
+            builtIn(
+                ResourceDescriptor(
+                    group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", kind: "ClusterRole",
+                    namespaced: false)),
+            builtIn(
+                ResourceDescriptor(
+                    group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings",
+                    kind: "ClusterRoleBinding", namespaced: false)),
             builtIn(CustomResourceDefinition.descriptor, status: true, generation: true),
             custom(HadronCluster.descriptor),
             custom(HadronStream.descriptor),
@@ -50,6 +62,14 @@ enum ResourceCatalog {
             custom(HadronEndpoint.descriptor),
             custom(HadronPipeline.descriptor),
             custom(HadronAuthGrant.descriptor),
+            // cert-manager's kinds, as on a cluster where it is installed (the chart's cert-manager mode).
+            custom(
+                ResourceDescriptor(
+                    group: "cert-manager.io", version: "v1", plural: "issuers", kind: "Issuer", namespaced: true)),
+            custom(
+                ResourceDescriptor(
+                    group: "cert-manager.io", version: "v1", plural: "certificates", kind: "Certificate",
+                    namespaced: true)),
         ]
     }()
 
