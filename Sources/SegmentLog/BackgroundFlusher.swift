@@ -1,17 +1,23 @@
 import Glibc
 import Logging
 
-/// Syncs rolled segments off the append path.
+/// Syncs segments off the append path, one thread per instance.
 ///
 /// With `interval` and `none` a segment's data may still be in the page cache when it rolls; Kafka flushes it
-/// asynchronously and so does this. Doing it on the writer thread would stall appends for as long as the kernel
-/// needs to write up to a whole segment. One thread serves every log of the process: rolls are rare.
+/// asynchronously and so does ``shared``. Doing it on the writer thread would stall appends for as long as the kernel
+/// needs to write up to a whole segment. ``tails`` runs the `interval` policy's periodic syncs of active segments, on
+/// a thread of its own so that a large rolled segment does not hold them past their interval. A job keeps its
+/// segment's files open (they close with their last reference), so a log closing meanwhile cannot have its
+/// descriptors reused under a sync.
 final class BackgroundFlusher: Sendable {
+    /// Rolled segments: log and both indexes, then the segment is marked durable.
     static let shared = BackgroundFlusher()
+    /// Interval syncs of the segment being appended to: its log data (indexes are rebuilt on recovery).
+    static let tails = BackgroundFlusher()
 
-    private struct Job: Sendable {
-        let segment: Segment
-        let logger: Logger
+    private enum Job: Sendable {
+        case rolled(Segment, Logger)
+        case tail(Segment, Logger)
     }
 
     private let queue = JobQueue<Job>()
@@ -21,7 +27,7 @@ final class BackgroundFlusher: Sendable {
         _ = startThread {
             var jobs: [Job] = []
             while queue.takeAll(into: &jobs, deadline: nil) {
-                for job in jobs { Self.flush(job) }
+                for job in jobs { Self.run(job) }
                 jobs.removeAll(keepingCapacity: true)
             }
         }
@@ -29,21 +35,37 @@ final class BackgroundFlusher: Sendable {
 
     /// Queues `segment`'s three files for `fsync`; the segment's `isDurable` flag is set once done.
     func flush(_ segment: Segment, logger: Logger) {
-        _ = queue.push(Job(segment: segment, logger: logger))
+        _ = queue.push(.rolled(segment, logger))
     }
 
-    private static func flush(_ job: Job) {
-        do {
-            try job.segment.log.syncData()
-            try job.segment.offsetIndex.syncData()
-            try job.segment.timeIndex.syncData()
-            job.segment.markDurable()
-        } catch {
-            // The writer syncs the segment itself on the next flush(upTo:) or interval sync, which reports failures
-            // to a caller; here there is only the log to tell.
-            job.logger.error(
-                "Background sync of a rolled segment failed",
-                metadata: ["segment.path": "\(job.segment.log.path)", "error": "\(error)"])
+    /// Queues an `fdatasync` of `segment`'s log data, written up to now.
+    func syncTail(_ segment: Segment, logger: Logger) {
+        _ = queue.push(.tail(segment, logger))
+    }
+
+    private static func run(_ job: Job) {
+        switch job {
+        case .rolled(let segment, let logger):
+            do {
+                try segment.log.syncData()
+                try segment.offsetIndex.syncData()
+                try segment.timeIndex.syncData()
+                segment.markDurable()
+            } catch {
+                // The writer syncs the segment itself on the next flush(upTo:), which reports failures to a
+                // caller; here there is only the log to tell.
+                logger.error(
+                    "Background sync of a rolled segment failed",
+                    metadata: ["segment.path": "\(segment.log.path)", "error": "\(error)"])
+            }
+        case .tail(let segment, let logger):
+            do {
+                try segment.log.syncData()
+            } catch {
+                logger.error(
+                    "Periodic sync of the partition log failed",
+                    metadata: ["segment.path": "\(segment.log.path)", "error": "\(error)"])
+            }
         }
     }
 }

@@ -31,6 +31,9 @@ final class LogWriter: @unchecked Sendable {
     private var epochs: LeaderEpochCache
     private var logStartOffset: Int64
     private var hasUnsyncedData = false
+    /// Data written since the last interval sync was handed to the background (the interval's own flag:
+    /// `hasUnsyncedData` stays set until a sync on this thread, so close and explicit flushes still sync).
+    private var writtenSinceIntervalSync = false
     private var directoryNeedsSync = false
     /// When an `interval` policy next syncs (monotonic ns); nil while everything written is synced.
     private var syncDeadline: UInt64?
@@ -79,10 +82,10 @@ final class LogWriter: @unchecked Sendable {
     func run() {
         var jobs: [WriterJob] = []
         while queue.takeAll(into: &jobs, deadline: syncDeadline) {
-            if jobs.isEmpty {
-                if let deadline = syncDeadline, monotonicNanoseconds() >= deadline { syncForInterval() }
-                continue
-            }
+            // Checked whatever woke the loop: under steady appends the queue is never empty when the deadline
+            // passes, and the interval promise (synced within it) must hold then too.
+            defer { if let deadline = syncDeadline, monotonicNanoseconds() >= deadline { syncForInterval() } }
+            if jobs.isEmpty { continue }
             if configuration.durability == .always, jobs.count < lastSyncedGroupSize, case .append = jobs[0] {
                 let wait = min(lastSyncNanoseconds / 2, 2_000_000)
                 queue.takeMore(into: &jobs, atLeast: lastSyncedGroupSize, deadline: monotonicNanoseconds() + wait)
@@ -276,6 +279,7 @@ final class LogWriter: @unchecked Sendable {
                 }
             } else {
                 hasUnsyncedData = true
+                writtenSinceIntervalSync = true
                 if case .interval(let milliseconds) = configuration.durability, syncDeadline == nil {
                     syncDeadline = monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
                 }
@@ -410,16 +414,26 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
+    /// The `interval` policy's sync: the active segment's data is synced by ``BackgroundFlusher/tails``, not here,
+    /// so appends go on while the kernel writes — on this thread every sync stalled the appends queued behind it
+    /// for as long as the disk took, the tail latency of replicated writes. Rolled segments have their own
+    /// background sync already; the directory (new segment files) is synced here, which only follows a roll.
     private func syncForInterval() {
-        do {
-            try flush(upTo: .max)
-            syncDeadline = nil
-        } catch {
-            logger.error("Periodic sync of the partition log failed", metadata: ["error": "\(error)"])
-            if case .interval(let milliseconds) = configuration.durability {
-                syncDeadline = monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
+        syncDeadline = nil
+        if directoryNeedsSync {
+            do {
+                try directory.sync()
+                directoryNeedsSync = false
+            } catch {
+                logger.error("Periodic sync of the partition log directory failed", metadata: ["error": "\(error)"])
+                if case .interval(let milliseconds) = configuration.durability {
+                    syncDeadline = monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
+                }
             }
         }
+        guard writtenSinceIntervalSync else { return }
+        writtenSinceIntervalSync = false
+        BackgroundFlusher.tails.syncTail(tail.entry.segment, logger: logger)
     }
 
     // MARK: - Truncation
