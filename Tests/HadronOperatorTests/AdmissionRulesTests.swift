@@ -5,7 +5,8 @@ import Testing
 
 /// The denial's message names `field` and contains every fragment (the value and the fix).
 func expectDenied(
-    _ findings: AdmissionFindings, field: String, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation
+    _ findings: AdmissionFindings, field: String, _ fragments: String...,
+    sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let matching = findings.violations.filter { $0.field == field }
     #expect(!matching.isEmpty, "no violation of \(field) in \(findings.violations)", sourceLocation: sourceLocation)
@@ -24,7 +25,8 @@ func expectAllowed(_ findings: AdmissionFindings, sourceLocation: SourceLocation
 }
 
 @Suite struct ClusterAdmissionTests {
-    func cluster(_ name: String = "events", _ configure: (inout HadronCluster.Spec) -> Void = { _ in }) -> HadronCluster {
+    func cluster(_ name: String = "events", _ configure: (inout HadronCluster.Spec) -> Void = { _ in }) -> HadronCluster
+    {
         var spec = HadronCluster.Spec(storage: .init(replicas: 3, volumeSize: "10Gi"))
         configure(&spec)
         return HadronCluster(metadata: ObjectMeta(name: name, namespace: "default"), spec: spec)
@@ -44,7 +46,8 @@ func expectAllowed(_ findings: AdmissionFindings, sourceLocation: SourceLocation
         expectDenied(
             ClusterAdmission.validate(cluster("9events"), old: nil), field: "metadata.name", "starting with a letter")
         let long = String(repeating: "a", count: 45)
-        expectDenied(ClusterAdmission.validate(cluster(long), old: nil), field: "metadata.name", "45 characters", "at most 44")
+        expectDenied(
+            ClusterAdmission.validate(cluster(long), old: nil), field: "metadata.name", "45 characters", "at most 44")
         expectAllowed(ClusterAdmission.validate(cluster(String(repeating: "a", count: 44)), old: nil))
     }
 
@@ -208,7 +211,8 @@ func expectAllowed(_ findings: AdmissionFindings, sourceLocation: SourceLocation
             validate(stream { $0.selector = LabelSelectorSpec(matchLabels: ["zone": "-a"]) }),
             field: "spec.selector.matchLabels[zone]", "begin and end with a letter or digit")
         expectDenied(
-            validate(stream { $0.selector = LabelSelectorSpec(matchExpressions: [.init(key: "disk", operator: "In")]) }),
+            validate(
+                stream { $0.selector = LabelSelectorSpec(matchExpressions: [.init(key: "disk", operator: "In")]) }),
             field: "spec.selector.matchExpressions[0].values", "must not be empty for operator In")
         expectDenied(
             validate(
@@ -220,7 +224,9 @@ func expectAllowed(_ findings: AdmissionFindings, sourceLocation: SourceLocation
         expectDenied(
             validate(
                 stream {
-                    $0.selector = LabelSelectorSpec(matchExpressions: [.init(key: "disk", operator: "Gt", values: ["1"])])
+                    $0.selector = LabelSelectorSpec(matchExpressions: [
+                        .init(key: "disk", operator: "Gt", values: ["1"])
+                    ])
                 }), field: "spec.selector.matchExpressions[0].operator", "In, NotIn, Exists, DoesNotExist")
     }
 
@@ -366,7 +372,8 @@ func expectAllowed(_ findings: AdmissionFindings, sourceLocation: SourceLocation
     }
 
     @Test func pipelineStagesFormADAG() {
-        func pipeline(_ stages: [HadronPipeline.Stage], triggers: [String] = ["com.example.order.>"]) -> HadronPipeline {
+        func pipeline(_ stages: [HadronPipeline.Stage], triggers: [String] = ["com.example.order.>"]) -> HadronPipeline
+        {
             HadronPipeline(
                 metadata: ObjectMeta(name: "fulfilment"),
                 spec: .init(stream: "orders", triggers: triggers, stages: stages))

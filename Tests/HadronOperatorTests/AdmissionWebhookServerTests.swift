@@ -89,7 +89,10 @@ struct RunningWebhook {
             "name": "orders", "namespace": "default", "operation": .string(operation),
             "userInfo": ["username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]],
             "object": object, "dryRun": .bool(dryRun),
-            "options": ["apiVersion": "meta.k8s.io/v1", "kind": .string(operation == "CREATE" ? "CreateOptions" : "UpdateOptions")],
+            "options": [
+                "apiVersion": "meta.k8s.io/v1",
+                "kind": .string(operation == "CREATE" ? "CreateOptions" : "UpdateOptions"),
+            ],
         ]
         if let subResource { request["subResource"] = .string(subResource) }
         if let oldObject { request["oldObject"] = oldObject }
@@ -161,7 +164,8 @@ struct RunningWebhook {
         let ca = try #require(certificate.caBundlePEM)
         try await RunningWebhook.with(certificate: certificate, clusters: Self.twoNodes) { webhook in
             let shrink = try await webhook.post(
-                Self.review(operation: "UPDATE", object: Self.stream(partitions: 2), oldObject: Self.stream(partitions: 3)),
+                Self.review(
+                    operation: "UPDATE", object: Self.stream(partitions: 2), oldObject: Self.stream(partitions: 3)),
                 trusting: ca)
             #expect(shrink[path: ["response", "allowed"]] == false)
             #expect(shrink[path: ["response", "status", "message"]]?.stringValue?.contains("3 → 2") == true)

@@ -153,7 +153,10 @@ import Testing
             var upgraded = Self.webhook("streams.hadron.dev")
             upgraded["timeoutSeconds"] = 5
             _ = try await world.admin.applyObject(
-                ["metadata": ["name": "hadron-operator"], "webhooks": [upgraded, Self.webhook("clusters.hadron.dev")]],
+                [
+                    "metadata": ["name": "hadron-operator"],
+                    "webhooks": [upgraded, Self.webhook("clusters.hadron.dev")],
+                ],
                 descriptor: ValidatingWebhookConfiguration.descriptor, fieldManager: "helm")
             let afterUpgrade = await Self.stored(world)
             for item in afterUpgrade?["webhooks"]?.arrayValue ?? [] {

@@ -68,7 +68,8 @@ import Testing
             #expect(await eventually(within: .seconds(20)) { await Self.caBundle(world) != nil })
             let bundle = try #require(await Self.caBundle(world))
             #expect(
-                await eventually(within: .seconds(20)) { replicas.allSatisfy { $0.webhookPort.withLock { $0 } != nil } })
+                await eventually(within: .seconds(20)) { replicas.allSatisfy { $0.webhookPort.withLock { $0 } != nil } }
+            )
             let leader = try #require(replicas.first { $0.elector.isLeader })
             let follower = try #require(replicas.first { $0.identity != leader.identity })
 
@@ -92,7 +93,8 @@ import Testing
                 let webhook = RunningWebhookClient(port: port)
                 let reply = try await webhook.post(
                     AdmissionWebhookServerTests.review(
-                        uid: "uid-\(replica.identity)", object: AdmissionWebhookServerTests.stream(replicationFactor: 3)),
+                        uid: "uid-\(replica.identity)", object: AdmissionWebhookServerTests.stream(replicationFactor: 3)
+                    ),
                     trusting: bundle)
                 #expect(reply[path: ["response", "uid"]]?.stringValue == "uid-\(replica.identity)")
                 #expect(reply[path: ["response", "allowed"]] == false)

@@ -126,7 +126,8 @@ public struct AdmissionReviewer: Sendable {
             let (object, old) = try Self.objects(HadronAuthGrant.self, request, isUpdate)
             return AuthGrantAdmission.validate(object, old: old)
         default:
-            logger.warning("Admission review for an unknown Hadron kind; allowed", metadata: ["kind": "\(request.kind.kind)"])
+            logger.warning(
+                "Admission review for an unknown Hadron kind; allowed", metadata: ["kind": "\(request.kind.kind)"])
             return AdmissionFindings()
         }
     }

@@ -39,7 +39,8 @@ public enum ClusterAdmission {
             }
         }
         if let secret = spec.auth?.signingKeySecret {
-            SpecRules.reference(secret, field: "spec.auth.signingKeySecret", what: "signing key Secret", into: &findings)
+            SpecRules.reference(
+                secret, field: "spec.auth.signingKeySecret", what: "signing key Secret", into: &findings)
         }
         if let old {
             // The storage StatefulSet's volume claim templates are immutable in Kubernetes: a new size or

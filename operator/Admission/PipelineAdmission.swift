@@ -11,7 +11,8 @@ public enum PipelineAdmission {
             findings.deny("spec", "spec is required: set spec.stream and spec.stages")
             return findings
         }
-        SpecRules.reference(spec.stream, field: "spec.stream", what: "stream that triggers the pipeline", into: &findings)
+        SpecRules.reference(
+            spec.stream, field: "spec.stream", what: "stream that triggers the pipeline", into: &findings)
         for (index, trigger) in (spec.triggers ?? []).enumerated() {
             do { _ = try NamePattern(parsing: trigger) } catch {
                 findings.deny(

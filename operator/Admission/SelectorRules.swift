@@ -39,7 +39,9 @@ enum SelectorRules {
                     "\(path).operator \"\(requirement.operator)\" is not one of In, NotIn, Exists, DoesNotExist")
             }
             for value in values {
-                if let problem = LabelSyntax.valueProblem(value) { findings.deny("\(path).values", "\(path).values: \(problem)") }
+                if let problem = LabelSyntax.valueProblem(value) {
+                    findings.deny("\(path).values", "\(path).values: \(problem)")
+                }
             }
         }
     }

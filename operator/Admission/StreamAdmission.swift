@@ -14,7 +14,8 @@ public enum StreamAdmission {
     /// - Parameters:
     ///   - old: the object before an UPDATE; nil on CREATE.
     ///   - cluster: the HadronCluster `spec.cluster` names, looked up in the stream's namespace.
-    public static func validate(_ stream: HadronStream, old: HadronStream?, cluster: ClusterLookup) -> AdmissionFindings {
+    public static func validate(_ stream: HadronStream, old: HadronStream?, cluster: ClusterLookup) -> AdmissionFindings
+    {
         var findings = AdmissionFindings()
         let spec = stream.spec ?? .init()
         SpecRules.dottedName(stream.metadata.name, kind: "Stream", into: &findings)

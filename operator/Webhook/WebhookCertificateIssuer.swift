@@ -16,7 +16,10 @@ public enum WebhookCertificateIssuer {
     /// The names the API server may dial: `SERVICE.NAMESPACE.svc` is what it uses for a `service`
     /// clientConfig; the others cover in-cluster clients and tests.
     public static func dnsNames(service: String, namespace: String) -> [String] {
-        [service, "\(service).\(namespace)", "\(service).\(namespace).svc", "\(service).\(namespace).svc.cluster.local"]
+        [
+            service, "\(service).\(namespace)", "\(service).\(namespace).svc",
+            "\(service).\(namespace).svc.cluster.local",
+        ]
     }
 
     /// - Parameters:
@@ -44,7 +47,8 @@ public enum WebhookCertificateIssuer {
             issuerPrivateKey: .init(caKey))
 
         let key = P256.Signing.PrivateKey()
-        let names = dnsNames.map { GeneralName.dnsName($0) }
+        let names =
+            dnsNames.map { GeneralName.dnsName($0) }
             + ipAddresses.map { GeneralName.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0))) }
         let leaf = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: notBefore,

@@ -24,7 +24,8 @@ public struct WebhookSettings: Sendable {
     public var ipAddresses: [[UInt8]]
 
     public init(
-        host: String = "0.0.0.0", port: Int = 9443, certificates: Certificates = .secret("hadron-operator-webhook-cert"),
+        host: String = "0.0.0.0", port: Int = 9443,
+        certificates: Certificates = .secret("hadron-operator-webhook-cert"),
         serviceName: String = "hadron-operator", namespace: String,
         configurationName: String = "hadron-operator", refreshInterval: Duration = .seconds(60),
         ipAddresses: [[UInt8]] = []
