@@ -6,8 +6,9 @@ public import ServiceLifecycle
 import Synchronization
 public import UnixSignals
 
-/// The operator process: the leader elector on the `hadron-operator` Lease and the health/metrics
-/// listener, run as one `ServiceGroup` that shuts down gracefully on SIGTERM (releasing the Lease).
+/// The operator process: the leader elector on the `hadron-operator` Lease, the health/metrics
+/// listener and (when configured) the admission webhook with its certificate, run as one `ServiceGroup`
+/// that shuts down gracefully on SIGTERM (releasing the Lease).
 /// The reconcilers (`OperatorController`) are the elector's leader work: they start when this
 /// replica acquires the Lease and are cancelled as soon as it stops leading.
 public struct OperatorRuntime: Sendable {
@@ -31,9 +32,11 @@ public struct OperatorRuntime: Sendable {
     }
 
     /// Builds the services; `signals` are those that start a graceful shutdown (none in tests).
+    /// `onWebhookListening` is called with the webhook's bound address once it serves HTTPS.
     public func makeServiceGroup(
         signals: [UnixSignal] = [.sigterm, .sigint],
-        onListening: @escaping @Sendable (String, Int) -> Void
+        onListening: @escaping @Sendable (String, Int) -> Void,
+        onWebhookListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws -> (ServiceGroup, LeaseElector) {
         let controller = self.controller
         let logger = self.logger
@@ -72,12 +75,48 @@ public struct OperatorRuntime: Sendable {
                 boundPort.store(port, ordering: .relaxed)
                 onListening(host, port)
             })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: elector), .init(service: server),
+        ]
+        if let webhook = settings.webhook {
+            services += webhookServices(webhook, onListening: onWebhookListening).map { .init(service: $0) }
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: elector), .init(service: server)],
+                services: services,
                 gracefulShutdownSignals: signals,
                 logger: logger))
         return (group, elector)
+    }
+}
+
+extension OperatorRuntime {
+    /// The webhook's HTTPS server and the service that keeps its certificate (and, on the leader, the
+    /// configuration's `caBundle`) current.
+    func webhookServices(_ webhook: WebhookSettings, onListening: @escaping @Sendable (String, Int) -> Void)
+        -> [any Service]
+    {
+        let slot = ServingCertificateSlot()
+        let source: WebhookCertificateMaintainer.Source
+        switch webhook.certificates {
+        case .directory(let path):
+            source = .directory(WebhookCertificateDirectory(path: path))
+        case .secret(let name):
+            source = .secret(
+                WebhookCertificateSecret(
+                    client: client, name: name, namespace: webhook.namespace,
+                    dnsNames: WebhookCertificateIssuer.dnsNames(
+                        service: webhook.serviceName, namespace: webhook.namespace),
+                    ipAddresses: webhook.ipAddresses, logger: logger),
+                injector: WebhookCABundleInjector(client: client, configurationName: webhook.configurationName))
+        }
+        return [
+            WebhookCertificateMaintainer(
+                source: source, slot: slot, leadership: leadership, interval: webhook.refreshInterval, logger: logger),
+            AdmissionWebhookServer(
+                host: webhook.host, port: webhook.port, reviewer: AdmissionReviewer(client: client, logger: logger),
+                slot: slot, logger: logger, onListening: onListening),
+        ]
     }
 }
 

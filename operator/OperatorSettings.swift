@@ -8,15 +8,18 @@ public struct OperatorSettings: Sendable {
     public var election: LeaderElectionConfiguration
     /// What the reconcilers watch and how often they resync.
     public var controller: OperatorController.Settings
+    /// The validating admission webhook; nil serves none (a local operator outside the cluster).
+    public var webhook: WebhookSettings?
 
     public init(
         host: String, port: Int, election: LeaderElectionConfiguration,
-        controller: OperatorController.Settings = OperatorController.Settings()
+        controller: OperatorController.Settings = OperatorController.Settings(), webhook: WebhookSettings? = nil
     ) {
         self.host = host
         self.port = port
         self.election = election
         self.controller = controller
+        self.webhook = webhook
     }
 
     /// The namespace to elect in: `NAMESPACE` (the downward API), else the pod's service-account

@@ -44,7 +44,8 @@ public struct StreamResource: Sendable, Hashable {
         self.cluster = cluster
         self.partitions = partitions
         self.replicationFactor = replicationFactor
-        self.minInSyncReplicas = minInSyncReplicas ?? min(2, replicationFactor)
+        self.minInSyncReplicas =
+            minInSyncReplicas ?? StreamRules.defaultMinInSyncReplicas(replicationFactor: replicationFactor)
         self.durability = durability ?? (replicationFactor > 1 ? .replicated : .always)
         self.retention = retention
         self.nodeSelector = nodeSelector
@@ -56,15 +57,9 @@ public struct StreamResource: Sendable, Hashable {
         do { try DNSName.validateSubdomain(name) } catch {
             throw ResourceError("Stream name \"\(name)\": \(error.message)")
         }
-        guard partitions >= 1 else { throw ResourceError("Stream \(name): spec.partitions must be at least 1") }
-        guard replicationFactor >= 1 else {
-            throw ResourceError("Stream \(name): spec.replicationFactor must be at least 1")
-        }
-        guard (1...replicationFactor).contains(minInSyncReplicas) else {
-            throw ResourceError(
-                "Stream \(name): spec.minInSyncReplicas (\(minInSyncReplicas)) must be between 1 and "
-                    + "spec.replicationFactor (\(replicationFactor))")
-        }
+        let sizing = StreamRules.sizingViolations(
+            partitions: partitions, replicationFactor: replicationFactor, minInSyncReplicas: minInSyncReplicas)
+        if let violation = sizing.first { throw ResourceError("Stream \(name): \(violation.message)") }
     }
 }
 

@@ -60,6 +60,21 @@ struct OperatorCommand: AsyncParsableCommand {
     )
     var operatorURL: String?
 
+    @Option(help: "Address of the HTTPS admission webhook; empty serves none (HADRON_WEBHOOK_LISTEN).")
+    var webhookListen: String?
+
+    @Option(help: "Directory with the webhook's tls.crt and tls.key; default: issue one (HADRON_WEBHOOK_CERT_DIR).")
+    var webhookCertDir: String?
+
+    @Option(help: "Secret holding the operator-issued webhook certificate (HADRON_WEBHOOK_SECRET).")
+    var webhookSecret: String?
+
+    @Option(help: "Service in front of the webhook, named in its certificate (HADRON_WEBHOOK_SERVICE).")
+    var webhookService: String?
+
+    @Option(help: "ValidatingWebhookConfiguration whose caBundle to keep current (HADRON_WEBHOOK_CONFIGURATION).")
+    var webhookConfiguration: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         func setting(_ flag: String?, _ name: String) -> String? {
@@ -115,22 +130,41 @@ struct OperatorCommand: AsyncParsableCommand {
             defaultImage: setting(defaultImage, "default-image").flatMap { $0.isEmpty ? nil : $0 },
             failoverTimeout: try seconds(failoverTimeout, "failover-timeout", default: 5),
             operatorURL: setting(operatorURL, "operator-url") ?? "http://hadron-operator.\(election.namespace).svc:\(port)")
+        var webhook: WebhookSettings?
+        // An empty HADRON_WEBHOOK_LISTEN disables the webhook as `--webhook-listen ""` does.
+        let webhookAddress = webhookListen ?? environment["HADRON_WEBHOOK_LISTEN"] ?? "0.0.0.0:9443"
+        if !webhookAddress.isEmpty {
+            let (webhookHost, webhookPort) = try Self.parseAddress(webhookAddress, flag: "webhook-listen")
+            let directory = setting(webhookCertDir, "webhook-cert-dir").flatMap { $0.isEmpty ? nil : $0 }
+            webhook = WebhookSettings(
+                host: webhookHost, port: webhookPort,
+                certificates: directory.map { .directory($0) }
+                    ?? .secret(setting(webhookSecret, "webhook-secret") ?? "hadron-operator-webhook-cert"),
+                serviceName: setting(webhookService, "webhook-service") ?? "hadron-operator",
+                namespace: election.namespace,
+                configurationName: setting(webhookConfiguration, "webhook-configuration") ?? "hadron-operator")
+        }
         let runtime = OperatorRuntime(
-            settings: OperatorSettings(host: host, port: port, election: election, controller: controller),
+            settings: OperatorSettings(
+                host: host, port: port, election: election, controller: controller, webhook: webhook),
             client: KubeClient(configuration: configuration, logger: logger),
             registry: registry,
             logger: logger)
-        let (group, _) = try runtime.makeServiceGroup { host, port in
-            CommandLogging.announce("hadron operator listening on http://\(host):\(port)")
-        }
+        let (group, _) = try runtime.makeServiceGroup(
+            onListening: { host, port in
+                CommandLogging.announce("hadron operator listening on http://\(host):\(port)")
+            },
+            onWebhookListening: { host, port in
+                CommandLogging.announce("hadron operator webhook listening on https://\(host):\(port)")
+            })
         try await group.run()
     }
 
-    static func parseAddress(_ text: String) throws -> (String, Int) {
+    static func parseAddress(_ text: String, flag: String = "listen") throws -> (String, Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (0...65535).contains(port)
         else {
-            throw ValidationError("--listen must be HOST:PORT, got \(text)")
+            throw ValidationError("--\(flag) must be HOST:PORT, got \(text)")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

@@ -47,7 +47,7 @@ final class KubernetesDataPath: ThreeReplicaDataPath, @unchecked Sendable {
             ["operator", "--kubeconfig", operatorConfig, "--listen", "127.0.0.1:0", "--namespace", Self.namespace,
              "--identity", "hadron-operator-0", "--lease-duration", "4", "--renew-deadline", "3",
              "--retry-period", "1", "--failover-timeout", "2", "--default-image", "ghcr.io/hadron/hadron:test",
-             "--operator-url", Self.operatorURL])
+             "--operator-url", Self.operatorURL, "--webhook-listen", "127.0.0.1:0"])
         let operatorAddress = try await operatorProcess.listeningAddress(role: "operator")
 
         let resolvePods = (0..<Self.nodes).flatMap { index in

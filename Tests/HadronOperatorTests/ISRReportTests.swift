@@ -53,7 +53,14 @@ import Testing
             try await world.setReady("events-storage-1", false)
             var expand = Self.shrink
             expand.isr = ["events-storage-0", "events-storage-1"]
-            let refused = await refusal { try await controller.recordISR(namespace: "default", expand) }
+            // The operator judges readiness from its pod cache, which sees the change a moment later: until then
+            // the expand may still be recorded, so shrink again and retry until the refusal comes.
+            var refused: ISRChangeRefusal?
+            _ = await eventually(within: .seconds(20)) {
+                _ = try? await controller.recordISR(namespace: "default", Self.shrink)
+                refused = await refusal { try await controller.recordISR(namespace: "default", expand) }
+                return refused != nil
+            }
             #expect(refused?.reason == .ineligibleReplica)
             #expect(refused?.message.contains("events-storage-1 cannot join") == true)
             try await world.setReady("events-storage-1", true)

@@ -249,7 +249,7 @@ actor APIServerState {
         switch type {
         case "application/apply-patch+yaml":
             return try apply(request, name: name)
-        case "application/merge-patch+json":
+        case "application/merge-patch+json", "application/json-patch+json":
             break
         default:
             throw APIFailure.unsupportedMediaType(type)
@@ -261,7 +261,16 @@ actor APIServerState {
                     "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch"
             )
         }
-        let patch = try parseObject(request)
+        let isJSONPatch = type == "application/json-patch+json"
+        let patch: JSONValue
+        if isJSONPatch {
+            guard let operations = try? JSONValue(parsing: request.body) else {
+                throw APIFailure.badRequest("the body of the request could not be decoded as a JSON patch")
+            }
+            patch = operations
+        } else {
+            patch = try parseObject(request)
+        }
         let key = key(request, name)
         guard let current = objects[key] else { throw APIFailure.notFound(rule, name: name) }
         if let version = patch[path: ["metadata", "resourceVersion"]]?.stringValue,
@@ -269,7 +278,9 @@ actor APIServerState {
         {
             throw APIFailure.conflict(rule, name: name)
         }
-        let patched = JSONMergePatch.apply(patch, to: current.object)
+        let patched =
+            isJSONPatch
+            ? try JSONPatch.apply(patch, to: current.object) : JSONMergePatch.apply(patch, to: current.object)
         var updated: JSONValue
         if request.subresource == "status" {
             updated = current.object
@@ -359,6 +370,8 @@ actor APIServerState {
                 result = FieldOwnership.setting(value, at: path, in: result)
             }
         }
+        result = FieldOwnership.orderingKeyedItems(
+            result, previous: current?.object, applied: applied, keyedLists: rule.keyedLists)
         if let index = managers.firstIndex(where: isMine) {
             if managers[index].fields != appliedPaths {
                 managers[index].fields = appliedPaths

@@ -12,6 +12,8 @@ struct ResourceRule: Sendable {
     var isCustom: Bool
     /// `metadata.generation` is maintained (bumped when anything but metadata and status changes).
     var tracksGeneration: Bool
+    /// Lists whose items are keyed by a field (`+listType=map`), tracked item by item.
+    var keyedLists: [FieldPath: String] = [:]
 }
 
 enum ResourceCatalog {
@@ -41,7 +43,11 @@ enum ResourceCatalog {
             builtIn(Ingress.descriptor, status: true, generation: true),
             builtIn(Role.descriptor),
             builtIn(RoleBinding.descriptor),
-            builtIn(ValidatingWebhookConfiguration.descriptor, generation: true),
+            {
+                var rule = builtIn(ValidatingWebhookConfiguration.descriptor, generation: true)
+                rule.keyedLists = [["webhooks"]: "name"]
+                return rule
+            }(),
             // Kinds a Helm chart renders besides those Hadron's code touches.
             builtIn(
                 ResourceDescriptor(
