@@ -146,7 +146,7 @@ actor WatchRecorder {
             }
             #expect(await eventually { await double.openWatchCount() == 1 })
             watcher.cancel()
-            #expect(await eventually(within: .seconds(2)) { await double.openWatchCount() == 0 })
+            #expect(await eventually(within: .seconds(10)) { await double.openWatchCount() == 0 })
         }
     }
 
