@@ -55,6 +55,7 @@ let package = Package(
         .target(
             name: "HadronHTTP",
             dependencies: [
+                "HadronCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

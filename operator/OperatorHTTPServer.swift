@@ -47,28 +47,16 @@ public struct OperatorHTTPServer: Service {
         router.post("/v1/namespaces/{namespace}/streams/{stream}/partitions/{partition}/isr") { request, context in
             let namespace = try context.parameters.require("namespace")
             let body = try await request.body.collect(upTo: 1 << 20)
-            let change: ISRChange
-            do {
-                change = try JSONDecoder().decode(ISRChange.self, from: Data(body.readableBytesView))
-            } catch {
-                throw ProblemDetails(.badRequest, "ISR change body: \(error)")
-            }
-            guard change.stream == (try context.parameters.require("stream")),
-                String(change.partition) == (try context.parameters.require("partition"))
-            else {
-                throw ProblemDetails(.badRequest, "the body names another partition than the path")
-            }
+            let change = try ISRReportRequest.decode(
+                body, stream: try context.parameters.require("stream"),
+                partition: try context.parameters.require("partition"))
             do {
                 let recorded = try await recordISR(namespace, change)
                 return Response(
                     status: .ok, headers: [.contentType: "application/json"],
                     body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(recorded))))
             } catch let refusal as ISRChangeRefusal {
-                switch refusal.reason {
-                case .unknownPartition: throw ProblemDetails(.notFound, refusal.message)
-                case .notLeader, .ineligibleReplica: throw ProblemDetails(.conflict, refusal.message)
-                case .invalid: throw ProblemDetails(.badRequest, refusal.message)
-                }
+                throw ProblemDetails(refusal)
             } catch is NotReconciling {
                 // Forwarded once at most: a replica that got a forwarded report and does not lead either answers
                 // 503, and the storage node asks again on its next heartbeat.

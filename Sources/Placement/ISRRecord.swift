@@ -45,27 +45,3 @@ public enum ISRRecord {
         return partition
     }
 }
-
-/// Why a controller refused to record an ISR report.
-public struct ISRChangeRefusal: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Reason: Sendable, Hashable {
-        /// The stream or partition does not exist (404).
-        case unknownPartition
-        /// The sender does not lead the partition at that epoch, or the partition is not `Online` (409).
-        case notLeader
-        /// The set is malformed: no leader in it, or a node that is not a replica (400).
-        case invalid
-        /// The set adds a replica the controller considers failed (409): it removed that replica itself.
-        case ineligibleReplica
-    }
-
-    public let reason: Reason
-    public let message: String
-
-    public init(_ reason: Reason, _ message: String) {
-        self.reason = reason
-        self.message = message
-    }
-
-    public var description: String { message }
-}

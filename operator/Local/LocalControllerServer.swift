@@ -72,27 +72,14 @@ public struct LocalControllerServer: Service {
             return Self.json(try Self.encoder.encode(await controller.heartbeat(nodeID: id, heartbeat)))
         }
         router.post("/v1/streams/{stream}/partitions/{partition}/isr") { request, context -> Response in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            let change: ISRChange
-            do {
-                change = try JSONDecoder().decode(ISRChange.self, from: Data(body.readableBytesView))
-            } catch {
-                throw ProblemDetails(.badRequest, "ISR change body: \(error)")
-            }
-            guard change.stream == (try context.parameters.require("stream")),
-                String(change.partition) == (try context.parameters.require("partition"))
-            else {
-                throw ProblemDetails(.badRequest, "the body names another partition than the path")
-            }
+            let change = try ISRReportRequest.decode(
+                try await request.body.collect(upTo: 1 << 20), stream: try context.parameters.require("stream"),
+                partition: try context.parameters.require("partition"))
             let topology: Topology
             do {
                 topology = try await controller.changeISR(change)
             } catch let refusal as ISRChangeRefusal {
-                switch refusal.reason {
-                case .unknownPartition: throw ProblemDetails(.notFound, refusal.message)
-                case .notLeader, .ineligibleReplica: throw ProblemDetails(.conflict, refusal.message)
-                case .invalid: throw ProblemDetails(.badRequest, refusal.message)
-                }
+                throw ProblemDetails(refusal)
             }
             return Self.json(try Self.encoder.encode(topology))
         }
