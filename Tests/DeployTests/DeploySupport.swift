@@ -135,24 +135,7 @@ struct Kubectl {
         home = TemporaryDirectory("hadron-kubectl")
         try home.create()
         kubeconfig = home.file("kubeconfig")
-        let config = """
-            apiVersion: v1
-            kind: Config
-            clusters:
-              - name: double
-                cluster:
-                  server: \(double.url)
-                  certificate-authority: \(double.pki.certificateAuthorityPath)
-            users:
-              - name: tester
-                user:
-                  token: \(double.token)
-            contexts:
-              - name: double
-                context: {cluster: double, user: tester, namespace: \(namespace)}
-            current-context: double
-            """
-        try config.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        try double.writeKubeconfig(to: kubeconfig, namespace: namespace)
     }
 
     /// The Google Cloud SDK's `kubectl` is a dispatcher that runs one of the clients beside it

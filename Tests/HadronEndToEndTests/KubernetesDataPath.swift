@@ -86,20 +86,7 @@ final class KubernetesDataPath: ThreeReplicaDataPath, @unchecked Sendable {
     private func kubeconfig(token: String) throws -> String {
         double.addToken(token)
         let path = cluster.directory.path + "/kubeconfig-\(token)"
-        try """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: double
-              cluster: {server: "\(double.url)", certificate-authority: "\(double.pki.certificateAuthorityPath)"}
-            users:
-            - name: user
-              user: {token: "\(token)"}
-            contexts:
-            - name: double
-              context: {cluster: double, user: user, namespace: \(Self.namespace)}
-            current-context: double
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        try double.writeKubeconfig(to: path, token: token, namespace: Self.namespace)
         return path
     }
 

@@ -116,6 +116,25 @@ public final class KubeAPIDouble: Sendable {
             namespace: namespace)
     }
 
+    /// Writes a kubeconfig file for processes (`hadron --kubeconfig`, kubectl) that authenticates with a bearer
+    /// token (the double's own by default) and trusts the test CA.
+    public func writeKubeconfig(to path: String, token: String? = nil, namespace: String = "default") throws {
+        try """
+            apiVersion: v1
+            kind: Config
+            clusters:
+              - name: double
+                cluster: {server: "\(url)", certificate-authority: "\(pki.certificateAuthorityPath)"}
+            users:
+              - name: user
+                user: {token: "\(token ?? self.token)"}
+            contexts:
+              - name: double
+                context: {cluster: double, user: user, namespace: \(namespace)}
+            current-context: double
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     // MARK: Test hooks
 
     /// Another accepted bearer token (one per simulated pod, so each can be cut off alone).
