@@ -75,29 +75,15 @@ public struct AdmissionReview: Codable, Sendable {
         }
     }
 
-    /// `metav1.Status` of a denial: the API server prefixes the message with the webhook's name and returns
-    /// the code to the client (`kubectl` prints `Error from server (Invalid): admission webhook … denied …`).
-    public struct Status: Codable, Sendable, Equatable {
-        public var status: String?
-        public var code: Int?
-        public var reason: String?
-        public var message: String?
-
-        public init(code: Int, reason: String, message: String) {
-            self.status = "Failure"
-            self.code = code
-            self.reason = reason
-            self.message = message
-        }
-    }
-
     public struct Response: Codable, Sendable {
         public var uid: String
         public var allowed: Bool
-        public var status: Status?
+        /// `metav1.Status` of a denial: the API server prefixes the message with the webhook's name and returns
+        /// the code to the client (`kubectl` prints `Error from server (Invalid): admission webhook … denied …`).
+        public var status: KubeStatus?
         public var warnings: [String]?
 
-        public init(uid: String, allowed: Bool, status: Status? = nil, warnings: [String]? = nil) {
+        public init(uid: String, allowed: Bool, status: KubeStatus? = nil, warnings: [String]? = nil) {
             self.uid = uid
             self.allowed = allowed
             self.status = status

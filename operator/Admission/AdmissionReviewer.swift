@@ -75,11 +75,11 @@ public struct AdmissionReviewer: Sendable {
         } catch let problem as ObjectProblem {
             return AdmissionReview.Response(
                 uid: request.uid, allowed: false,
-                status: .init(code: 400, reason: "BadRequest", message: problem.message))
+                status: KubeStatus(message: problem.message, reason: "BadRequest", code: 400))
         } catch {
             return AdmissionReview.Response(
                 uid: request.uid, allowed: false,
-                status: .init(code: 400, reason: "BadRequest", message: "\(error)"))
+                status: KubeStatus(message: "\(error)", reason: "BadRequest", code: 400))
         }
         let warnings = findings.warnings.isEmpty ? nil : findings.warnings
         guard findings.isAllowed else {
@@ -91,7 +91,7 @@ public struct AdmissionReviewer: Sendable {
                 ])
             return AdmissionReview.Response(
                 uid: request.uid, allowed: false,
-                status: .init(code: 422, reason: "Invalid", message: findings.message), warnings: warnings)
+                status: KubeStatus(message: findings.message, reason: "Invalid", code: 422), warnings: warnings)
         }
         return AdmissionReview.Response(uid: request.uid, allowed: true, warnings: warnings)
     }
