@@ -11,13 +11,6 @@ public struct KubernetesTopologyFollower: TopologySource {
     }
 
     public func follow(_ deliver: @escaping @Sendable (Topology) -> Void) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            let updates = await watch.updates()
-            group.addTask { try await self.watch.run() }
-            // A child too, so that a failing watch cancels it and ends the group.
-            group.addTask {
-                for await topology in updates { deliver(topology) }
-            }
-        }
+        try await watch.follow { deliver($0) }
     }
 }

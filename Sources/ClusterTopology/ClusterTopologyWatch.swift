@@ -42,6 +42,18 @@ public actor ClusterTopologyWatch {
         }
     }
 
+    /// Runs the watch and hands every topology to `deliver` as it arrives, until cancelled or the watch fails.
+    public nonisolated func follow(_ deliver: @escaping @Sendable (Topology) async -> Void) async throws {
+        let updates = await updates()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.run() }
+            // A child too, so that a failing watch cancels it and ends the group.
+            group.addTask {
+                for await topology in updates { await deliver(topology) }
+            }
+        }
+    }
+
     /// The current topology; nil until the first list of Streams arrived.
     public var current: Topology? { topology }
 

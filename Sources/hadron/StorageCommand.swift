@@ -115,13 +115,7 @@ private struct TopologyPush: Service {
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { group in
-                let updates = await watch.updates()
-                group.addTask { try await watch.run() }
-                group.addTask {
-                    for await topology in updates { await node.apply(topology) }
-                }
-            }
+            try await watch.follow { await node.apply($0) }
         }
     }
 }
