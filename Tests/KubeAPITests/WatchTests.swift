@@ -146,7 +146,7 @@ actor WatchRecorder {
             }
             #expect(await eventually { await double.openWatchCount() == 1 })
             watcher.cancel()
-            #expect(await eventually(within: .seconds(10)) { await double.openWatchCount() == 0 })
+            #expect(await eventually(within: .seconds(30)) { await double.openWatchCount() == 0 })
         }
     }
 
@@ -161,7 +161,7 @@ actor WatchRecorder {
             _ = try await kube.create(configMap("while-watching", data: [:]))
             #expect(try await kube.get(ConfigMap.self, name: "while-watching").name == "while-watching")
             for watcher in watchers { watcher.cancel() }
-            #expect(await eventually { await double.openWatchCount() == 0 })
+            #expect(await eventually(within: .seconds(30)) { await double.openWatchCount() == 0 })
         }
     }
 
