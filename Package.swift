@@ -186,7 +186,9 @@ let package = Package(
             swiftSettings: strict
         ),
         // Kubernetes: libcurl transport, client, watch, Lease leader election (DESIGN.md §1).
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl is loaded with dlopen on first use (Sources/CCurl/include/CCurl.h says why); only its header is
+        // needed to build (libcurl4-openssl-dev).
+        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "KubeAPI",
             dependencies: [

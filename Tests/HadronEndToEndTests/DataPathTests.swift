@@ -48,6 +48,19 @@ import Testing
         #expect(stored.allSatisfy { $0.partition == partition })
     }
 
+    /// libcurl is for talking to Kubernetes; outside `--kubernetes` no tier may map it (or the TLS, LDAP and Kerberos
+    /// libraries it drags in), which would cost an idle gateway about 5 MiB of its 40 MiB budget.
+    @Test func processesThatDoNotTalkToKubernetesNeverLoadLibcurl() async throws {
+        let path = try await DataPath()
+        defer { path.stop() }
+        let (fields, body) = HTTPBinding.encodeBinary(CloudEvent(id: "no-curl", source: Self.source, type: "t"))
+        #expect(try await path.publish(fields, body).status == .accepted)
+        for process in [path.controller, path.storage, path.gateway] {
+            let maps = try String(contentsOfFile: "/proc/\(process.pid)/maps", encoding: .utf8)
+            #expect(!maps.contains("libcurl"), "\(process.name) maps libcurl")
+        }
+    }
+
     @Test func partitionKeysRouteByMurmur2AndKeepOrder() async throws {
         let path = try await DataPath()
         defer { path.stop() }

@@ -4,19 +4,18 @@ public import Logging
 /// A Kubernetes API client over libcurl: typed requests for any `KubeResource`, raw requests for
 /// everything else, and watches.
 ///
-/// Every request runs on the shared `CurlEngine` thread, never on Swift's cooperative pool.
+/// Every request runs on the shared `CurlEngine` thread, never on Swift's cooperative pool; libcurl is loaded by the
+/// first request, so a process that never talks to Kubernetes never maps it.
 public struct KubeClient: Sendable {
     public let configuration: KubeConfiguration
     public var logger: Logger
     /// Bound on each non-watch request.
     public var requestTimeout: Duration
-    let engine: CurlEngine
 
     public init(configuration: KubeConfiguration, logger: Logger, requestTimeout: Duration = .seconds(30)) {
         self.configuration = configuration
         self.logger = logger
         self.requestTimeout = requestTimeout
-        self.engine = .shared
     }
 
     // MARK: Raw requests
@@ -34,7 +33,7 @@ public struct KubeClient: Sendable {
         let request = try makeRequest(method: method, path: path, query: query, body: body, contentType: contentType)
         var spec = request
         spec.timeout = timeout ?? requestTimeout
-        let response = try await engine.perform(spec, tls: configuration.tls)
+        let response = try await CurlEngine.shared().perform(spec, tls: configuration.tls)
         logger.trace(
             "kube request",
             metadata: ["http.method": "\(method)", "http.path": "\(path)", "http.status": "\(response.status)"])
@@ -49,7 +48,7 @@ public struct KubeClient: Sendable {
     public func openStream(path: String, query: [(String, String)]) async throws -> HTTPStreamingResponse {
         var spec = try makeRequest(method: "GET", path: path, query: query, body: nil, contentType: nil)
         spec.timeout = nil
-        let response = try await engine.stream(spec, tls: configuration.tls)
+        let response = try await CurlEngine.shared().stream(spec, tls: configuration.tls)
         guard response.head.status == 200 else {
             let body = try await response.collectBody()
             throw KubeAPIError(httpStatus: response.head.status, body: body, request: "GET \(path) (watch)")

@@ -9,9 +9,6 @@ import Synchronization
 /// requests and watches, multiplexes them over HTTP/2 when the server offers it, and wakes promptly
 /// (`curl_multi_wakeup`) when a transfer is added or cancelled.
 public final class CurlEngine: Sendable {
-    /// The process-wide engine; its thread starts on first use and lives as long as the process.
-    public static let shared = CurlEngine()
-
     private enum Command {
         case start(CurlTransfer)
         case cancel(CurlTransfer)
@@ -26,9 +23,17 @@ public final class CurlEngine: Sendable {
     private let multi: MultiHandle
     private let commands = Mutex<[Command]>([])
 
-    private init() {
-        _ = CurlEngine.globalInit
-        guard let pointer = curl_multi_init() else { fatalError("curl_multi_init failed") }
+    /// Loads libcurl on first use (it is not linked: see CCurl.h) and starts the engine thread; `nil` when libcurl
+    /// cannot be loaded, with what failed kept for ``shared()`` to throw.
+    private init?() {
+        if let failure = hadron_curl_load() {
+            CurlEngine.failure.withLock { $0 = String(cString: failure) }
+            return nil
+        }
+        guard let pointer = hadron_curl_multi_init() else {
+            CurlEngine.failure.withLock { $0 = "curl_multi_init failed" }
+            return nil
+        }
         _ = hadron_curl_multi_setopt_long(pointer, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
         multi = MultiHandle(pointer: pointer)
         let thread = Thread { [self] in self.runLoop() }
@@ -36,9 +41,18 @@ public final class CurlEngine: Sendable {
         thread.start()
     }
 
-    private static let globalInit: Void = {
-        _ = curl_global_init(Int(CURL_GLOBAL_ALL))
-    }()
+    private static let failure = Mutex<String?>(nil)
+
+    /// The process-wide engine, or the error that says why libcurl could not be loaded.
+    public static func shared() throws -> CurlEngine {
+        guard let engine = loaded else {
+            throw TransportError.setup(failure.withLock { $0 } ?? "libcurl could not be loaded")
+        }
+        return engine
+    }
+
+    /// The engine's thread starts on first use and lives as long as the process.
+    private static let loaded = CurlEngine()
 
     /// Sends a request and reads the whole response.
     public func perform(_ request: HTTPRequestSpec, tls: TLSSettings) async throws -> HTTPResponseData {
@@ -79,7 +93,7 @@ public final class CurlEngine: Sendable {
 
     private func submit(_ command: Command) {
         commands.withLock { $0.append(command) }
-        _ = curl_multi_wakeup(multi.pointer)
+        _ = hadron_curl_multi_wakeup(multi.pointer)
     }
 
     private func runLoop() {
@@ -98,10 +112,10 @@ public final class CurlEngine: Sendable {
                     }
                     do {
                         let easy = try transfer.makeHandle()
-                        let code = curl_multi_add_handle(multi.pointer, easy)
+                        let code = hadron_curl_multi_add_handle(multi.pointer, easy)
                         if code != CURLM_OK {
                             throw TransportError.setup(
-                                "curl_multi_add_handle: \(String(cString: curl_multi_strerror(code)))")
+                                "curl_multi_add_handle: \(String(cString: hadron_curl_multi_strerror(code)))")
                         }
                         active[easy] = transfer
                     } catch {
@@ -110,24 +124,24 @@ public final class CurlEngine: Sendable {
                 case .cancel(let transfer):
                     // A transfer that already completed, or was never started, is not in `active`.
                     guard let easy = transfer.easy, active.removeValue(forKey: easy) != nil else { continue }
-                    curl_multi_remove_handle(multi.pointer, easy)
+                    hadron_curl_multi_remove_handle(multi.pointer, easy)
                     transfer.finish(failure: CancellationError())
                 }
             }
 
             var running: Int32 = 0
-            _ = curl_multi_perform(multi.pointer, &running)
+            _ = hadron_curl_multi_perform(multi.pointer, &running)
 
             var queued: Int32 = 0
-            while let message = curl_multi_info_read(multi.pointer, &queued) {
+            while let message = hadron_curl_multi_info_read(multi.pointer, &queued) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                 let result = hadron_curl_msg_result(message)
                 guard let transfer = active.removeValue(forKey: easy) else { continue }
-                curl_multi_remove_handle(multi.pointer, easy)
+                hadron_curl_multi_remove_handle(multi.pointer, easy)
                 transfer.complete(result: result)
             }
 
-            _ = curl_multi_poll(multi.pointer, nil, 0, 1000, nil)
+            _ = hadron_curl_multi_poll(multi.pointer, nil, 0, 1000, nil)
         }
     }
 }

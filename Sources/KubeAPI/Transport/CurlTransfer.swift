@@ -44,7 +44,7 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Creates and configures the easy handle. Engine thread only.
     func makeHandle() throws -> UnsafeMutableRawPointer {
-        guard let easy = curl_easy_init() else { throw TransportError.setup("curl_easy_init failed") }
+        guard let easy = hadron_curl_easy_init() else { throw TransportError.setup("curl_easy_init failed") }
         self.easy = easy
         let context = Unmanaged.passRetained(self)
         retainedSelf = context
@@ -85,9 +85,9 @@ final class CurlTransfer: @unchecked Sendable {
         }
 
         // An empty `Expect:` stops libcurl from waiting for `100 Continue` on request bodies.
-        var list = curl_slist_append(nil, "Expect:")
+        var list = hadron_curl_slist_append(nil, "Expect:")
         for header in request.headers {
-            list = curl_slist_append(list, "\(header.name): \(header.value)")
+            list = hadron_curl_slist_append(list, "\(header.name): \(header.value)")
         }
         headerList = list
         check(hadron_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
@@ -130,7 +130,7 @@ final class CurlTransfer: @unchecked Sendable {
         check(hadron_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, opaque))
 
         if failed != CURLE_OK {
-            throw TransportError.setup("curl_easy_setopt: \(String(cString: curl_easy_strerror(failed)))")
+            throw TransportError.setup("curl_easy_setopt: \(String(cString: hadron_curl_easy_strerror(failed)))")
         }
         return easy
     }
@@ -189,7 +189,7 @@ final class CurlTransfer: @unchecked Sendable {
             failure = CancellationError()
         } else if result != CURLE_OK {
             let detail = String(cString: errorBuffer)
-            let text = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
+            let text = detail.isEmpty ? String(cString: hadron_curl_easy_strerror(result)) : detail
             failure = TransportError.curl(
                 code: Int(result.rawValue), message: "\(request.method) \(request.url): \(text)")
         } else {
@@ -225,9 +225,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private func release() {
-        if let easy { curl_easy_cleanup(easy) }
+        if let easy { hadron_curl_easy_cleanup(easy) }
         easy = nil
-        if let headerList { curl_slist_free_all(headerList) }
+        if let headerList { hadron_curl_slist_free_all(headerList) }
         headerList = nil
         retainedSelf?.release()
         retainedSelf = nil
