@@ -5,6 +5,7 @@ import NIOHTTP2
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP2
 public import NIOPosix
+import Synchronization
 
 /// A request between Hadron's tiers (docs/internal-api.md).
 public struct InternalRequest: Sendable {
@@ -78,7 +79,12 @@ public final class InternalClient: Sendable {
     public func execute(
         _ request: InternalRequest, to address: String, timeout: Duration = .seconds(30)
     ) async throws -> InternalResponse {
-        let connection = try await pool.connection(to: address)
+        let connection: MultiplexedConnection
+        if let established = pool.established(address) {
+            connection = established
+        } else {
+            connection = try await pool.connection(to: address)
+        }
         do {
             return try await connection.execute(request, authority: address, timeout: timeout)
         } catch {
@@ -110,42 +116,43 @@ public final class InternalClient: Sendable {
     }
 }
 
-/// One h2c connection and its stream multiplexer.
+/// One h2c connection and its stream multiplexers: the synchronous one for request-response exchanges, the async
+/// one for streamed responses.
 final class MultiplexedConnection: Sendable {
     let channel: any Channel
     fileprivate let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
+    private let streams: NIOHTTP2Handler.StreamMultiplexer
 
-    init(channel: any Channel, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>) {
+    init(
+        channel: any Channel, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>,
+        streams: NIOHTTP2Handler.StreamMultiplexer
+    ) {
         self.channel = channel
         self.multiplexer = multiplexer
+        self.streams = streams
     }
 
+    /// Sends `request` on a new stream and waits for the whole response (see ``ResponseCollector``).
     func execute(_ request: InternalRequest, authority: String, timeout: Duration) async throws -> InternalResponse {
-        let stream = try await openStream()
-        // The deadline closes the stream, which ends the inbound iteration below with an error.
-        let deadline = stream.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-            stream.channel.close(promise: nil)
-        }
-        defer { deadline.cancel() }
-        return try await withTaskCancellationHandler {
-            try await stream.executeThenClose { inbound, outbound in
-                try await Self.send(request, authority: authority, on: outbound)
-                var response: HTTPResponse?
-                var body = ByteBuffer()
-                for try await part in inbound {
-                    switch part {
-                    case .head(let received) where received.status.kind != .informational: response = received
-                    case .head: continue
-                    case .body(var chunk): body.writeBuffer(&chunk)
-                    case .end:
-                        guard let response else { break }
-                        return InternalResponse(status: response.status, headerFields: response.headerFields, body: body)
-                    }
-                }
-                throw InternalClientError(address: authority, message: "the stream ended before a complete response")
+        let exchange = Exchange(eventLoop: channel.eventLoop)
+        let created = channel.eventLoop.makePromise(of: (any Channel).self)
+        streams.createStreamChannel(promise: created) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPClientCodec())
+                try stream.pipeline.syncOperations.addHandler(
+                    ResponseCollector(request: request, authority: authority, timeout: timeout, exchange: exchange))
             }
+        }
+        let peer = channel.remoteAddress.map { "\($0)" } ?? "peer"
+        created.futureResult.whenFailure { error in
+            exchange.fail(
+                InternalClientError(
+                    address: peer, message: "cannot open a stream: \(error)", requestMayHaveBeenProcessed: false))
+        }
+        return try await withTaskCancellationHandler {
+            try await exchange.response.get()
         } onCancel: {
-            stream.channel.close(promise: nil)
+            exchange.cancel()
         }
     }
 }
@@ -227,7 +234,9 @@ actor ConnectionPool {
     private let eventLoopGroup: any EventLoopGroup
     private let resolve: AddressOverrides
     private let logger: Logger
-    private var connections: [String: MultiplexedConnection] = [:]
+    /// Guarded by a lock rather than the actor, so a request to a peer already connected does not hop onto the
+    /// actor first; only connecting does.
+    private nonisolated let connections = Mutex<[String: MultiplexedConnection]>([:])
     private var connecting: [String: Task<MultiplexedConnection, any Error>] = [:]
 
     init(eventLoopGroup: any EventLoopGroup, resolve: AddressOverrides, logger: Logger) {
@@ -236,8 +245,13 @@ actor ConnectionPool {
         self.logger = logger
     }
 
+    /// The live connection to `address`, if there is one; from any thread, without waiting for the actor.
+    nonisolated func established(_ address: String) -> MultiplexedConnection? {
+        connections.withLock { $0[address] }.flatMap { $0.channel.isActive ? $0 : nil }
+    }
+
     func connection(to address: String) async throws -> MultiplexedConnection {
-        if let connection = connections[address], connection.channel.isActive { return connection }
+        if let connection = established(address) { return connection }
         if let pending = connecting[address] { return try await pending.value }
         let group = eventLoopGroup
         let resolve = resolve
@@ -245,7 +259,7 @@ actor ConnectionPool {
         connecting[address] = task
         defer { connecting[address] = nil }
         let connection = try await task.value
-        connections[address] = connection
+        connections.withLock { $0[address] = connection }
         connection.channel.closeFuture.whenComplete { [weak self] _ in
             Task { await self?.forget(connection, address: address) }
         }
@@ -253,17 +267,21 @@ actor ConnectionPool {
     }
 
     func forget(_ connection: MultiplexedConnection, address: String) {
-        if connections[address] === connection { connections[address] = nil }
+        connections.withLock { connections in
+            if connections[address] === connection { connections[address] = nil }
+        }
     }
 
     func close(address: String) async {
-        guard let connection = connections.removeValue(forKey: address) else { return }
+        guard let connection = connections.withLock({ $0.removeValue(forKey: address) }) else { return }
         try? await connection.channel.close()
     }
 
     func closeAll() async {
-        let all = connections.values
-        connections.removeAll()
+        let all = connections.withLock { connections in
+            defer { connections.removeAll() }
+            return Array(connections.values)
+        }
         for connection in all { try? await connection.channel.close() }
     }
 
@@ -287,7 +305,9 @@ actor ConnectionPool {
                             // Peers never open streams towards a client; refuse any that arrive.
                             stream.close()
                         }
-                        return MultiplexedConnection(channel: channel, multiplexer: multiplexer)
+                        let streams = try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self)
+                            .syncMultiplexer()
+                        return MultiplexedConnection(channel: channel, multiplexer: multiplexer, streams: streams)
                     }
                 }
         } catch {
