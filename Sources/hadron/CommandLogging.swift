@@ -5,7 +5,7 @@ import Logging
 enum CommandLogging {
     private static let bootstrapped: Void = {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = StandardErrorLogHandler(label: label)
             handler.logLevel = HadronEnvironment.value(forFlag: "log-level").flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
