@@ -76,12 +76,16 @@ public final class InternalClient: Sendable {
     }
 
     /// Sends `request` to `address` (`HOST:PORT`) and waits for the whole response, at most `timeout`.
+    ///
+    /// A pooled connection the peer has just closed (an idle timeout, a GOAWAY, a restart) fails the request before
+    /// any of it is sent; that request is sent once more on a fresh connection, since it cannot have been applied.
     public func execute(
         _ request: InternalRequest, to address: String, timeout: Duration = .seconds(30)
     ) async throws -> InternalResponse {
+        let pooled = pool.established(address)
         let connection: MultiplexedConnection
-        if let established = pool.established(address) {
-            connection = established
+        if let pooled {
+            connection = pooled
         } else {
             connection = try await pool.connection(to: address)
         }
@@ -89,8 +93,10 @@ public final class InternalClient: Sendable {
             return try await connection.execute(request, authority: address, timeout: timeout)
         } catch {
             // A stream failure can mean a dead connection: let the next request start a fresh one.
-            if !connection.channel.isActive { await pool.forget(connection, address: address) }
-            throw error
+            guard !connection.channel.isActive else { throw error }
+            await pool.forget(connection, address: address)
+            guard pooled != nil, !InternalClientError.mayHaveBeenProcessed(error) else { throw error }
+            return try await pool.connection(to: address).execute(request, authority: address, timeout: timeout)
         }
     }
 
