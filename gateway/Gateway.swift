@@ -107,10 +107,11 @@ public final class Gateway: Service, Sendable {
                 stream: stream, partition: partition, producerId: producerId, settings: settings, leaders: leaders,
                 metrics: metrics)
         }
+        let publish = PublishHandler(
+            view: view, writers: writers, maxEventBytes: configuration.maxEventBytes,
+            maxRequestBytes: configuration.maxRequestBytes, sticky: StickyCounter())
         let responder = GatewayResponder(
-            publish: PublishHandler(
-                view: view, writers: writers, maxEventBytes: configuration.maxEventBytes,
-                maxRequestBytes: configuration.maxRequestBytes, sticky: StickyCounter()),
+            publish: publish,
             reads: ReadHandler(
                 view: view, leaders: leaders, metrics: metrics, fetchMaxBytes: configuration.fetchMaxBytes,
                 retryWindow: configuration.writeRetryWindow, keepAliveInterval: configuration.keepAliveInterval,
@@ -122,11 +123,17 @@ public final class Gateway: Service, Sendable {
             topology: TopologyEndpoint(view: view, keepAliveInterval: configuration.keepAliveInterval),
             view: view, metrics: metrics)
 
+        // Publishes are answered on the event loop, in front of Hummingbird (see PublishChannelHandler).
+        let streamConfiguration = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [PublishChannelHandler(publish: publish, metrics: metrics)])
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
-            server = try .http2Upgrade(tlsConfiguration: tls)
+            server = try .http2Upgrade(
+                tlsConfiguration: tls, configuration: .init(streamConfiguration: streamConfiguration))
         } else {
-            server = .http1AndH2C()
+            server = .http1AndH2C(
+                http1Configuration: streamConfiguration,
+                http2Configuration: .init(streamConfiguration: streamConfiguration))
         }
         let host = configuration.listen.host
         let bound = self.bound

@@ -1,5 +1,5 @@
 import ClusterTopology
-public import HadronCore
+import HadronCore
 
 /// Where the gateway sends a partition's requests (DESIGN.md §6).
 public enum PartitionRouting: Sendable, Hashable {

@@ -3,6 +3,7 @@ import HadronCore
 import HadronHTTP
 import HTTPTypes
 import NIOCore
+import Synchronization
 
 /// What became of one submission: the offset of its first event, or why nothing of it was stored.
 enum AppendOutcome: Sendable {
@@ -20,8 +21,12 @@ enum AppendOutcome: Sendable {
 ///
 /// One batch in flight per partition keeps batches in submission order, which lets the idempotent-producer sequence
 /// in the header grow without gaps and lets a new leader recognise a batch the gateway retries after failover.
-/// The actor only manages the queue; encoding and the network wait happen off it.
-actor PartitionWriter {
+///
+/// A lock guards the queue, never held across an await, and submissions complete through a callback rather than a
+/// suspended task: the gateway's publish path runs on the connection's event loop (``PublishChannelHandler``), and a
+/// callback lets it answer with one hop back to that loop instead of a task per request. Encoding and the network
+/// wait happen in one task per batch.
+final class PartitionWriter: Sendable {
     struct Settings: Sendable {
         var linger: Duration
         var maxBatchBytes: Int
@@ -29,11 +34,13 @@ actor PartitionWriter {
         var retryWindow: Duration
     }
 
+    typealias Completion = @Sendable (AppendOutcome) -> Void
+
     private struct Submission {
         var events: [CloudEvent]
         var receiveTime: Int64
         var bytes: Int
-        var continuation: CheckedContinuation<AppendOutcome, Never>
+        var completion: Completion
     }
 
     /// The header fields that let storage deduplicate a retried batch (Kafka's idempotent producer).
@@ -43,16 +50,20 @@ actor PartitionWriter {
         var nextSequence: Int32 = 0
     }
 
+    private struct State {
+        var queue: [Submission] = []
+        var queuedEvents = 0
+        var queuedBytes = 0
+        var sending = false
+        var producer: ProducerState
+    }
+
     let stream: String
     let partition: Int
     private let settings: Settings
     private let leaders: LeaderClient
     private let metrics: GatewayMetrics
-    private var queue: [Submission] = []
-    private var queuedEvents = 0
-    private var queuedBytes = 0
-    private var sending = false
-    private var producer: ProducerState
+    private let state: Mutex<State>
 
     init(
         stream: String, partition: Int, producerId: Int64, settings: Settings, leaders: LeaderClient,
@@ -63,30 +74,40 @@ actor PartitionWriter {
         self.settings = settings
         self.leaders = leaders
         self.metrics = metrics
-        self.producer = ProducerState(id: producerId)
+        self.state = Mutex(State(producer: ProducerState(id: producerId)))
     }
 
-    /// Stores `events` (all received at `receiveTime`, ms since the Unix epoch) contiguously in one batch.
+    /// Stores `events` (all received at `receiveTime`, ms since the Unix epoch) contiguously in one batch and calls
+    /// `completion` once with the outcome, on a thread of the writer's choosing.
     /// - Parameter bytes: their size by the gateway's event-size measure, for the batch bound.
+    func append(_ events: [CloudEvent], receiveTime: Int64, bytes: Int, completion: @escaping Completion) {
+        let startsSending = state.withLock { state in
+            state.queue.append(Submission(events: events, receiveTime: receiveTime, bytes: bytes, completion: completion))
+            state.queuedEvents += events.count
+            state.queuedBytes += bytes
+            guard !state.sending else { return false }
+            state.sending = true
+            return true
+        }
+        if startsSending { Task { await self.drain() } }
+    }
+
+    /// ``append(_:receiveTime:bytes:completion:)`` for a caller that waits.
     func append(_ events: [CloudEvent], receiveTime: Int64, bytes: Int) async -> AppendOutcome {
         await withCheckedContinuation { continuation in
-            queue.append(Submission(events: events, receiveTime: receiveTime, bytes: bytes, continuation: continuation))
-            queuedEvents += events.count
-            queuedBytes += bytes
-            if !sending {
-                sending = true
-                Task { await self.drain() }
-            }
+            append(events, receiveTime: receiveTime, bytes: bytes) { continuation.resume(returning: $0) }
         }
     }
 
     /// Sends batches until the queue is empty; at most one runs per writer.
     private func drain() async {
-        if settings.linger > .zero, queuedEvents < settings.maxBatchEvents, queuedBytes < settings.maxBatchBytes {
+        let full = state.withLock {
+            $0.queuedEvents >= settings.maxBatchEvents || $0.queuedBytes >= settings.maxBatchBytes
+        }
+        if settings.linger > .zero, !full {
             try? await Task.sleep(for: settings.linger)
         }
-        while !queue.isEmpty {
-            let batch = takeBatch()
+        while let (batch, identity) = takeBatch() {
             var events: [CloudEvent] = []
             var receiveTimes: [Int64] = []
             events.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
@@ -95,8 +116,6 @@ actor PartitionWriter {
                 events.append(contentsOf: submission.events)
                 receiveTimes.append(contentsOf: repeatElement(submission.receiveTime, count: submission.events.count))
             }
-            let identity = producer
-            producer.nextSequence = Self.sequence(after: producer.nextSequence, adding: events.count)
             let outcome = await Self.send(
                 events, receiveTimes: receiveTimes, producer: identity, stream: stream, partition: partition,
                 leaders: leaders, retryWindow: settings.retryWindow)
@@ -105,46 +124,56 @@ actor PartitionWriter {
                 metrics.recordBatch(stream: stream, partition: partition, endOffset: baseOffset + Int64(events.count))
                 var offset = baseOffset
                 for submission in batch {
-                    submission.continuation.resume(returning: .stored(baseOffset: offset))
+                    submission.completion(.stored(baseOffset: offset))
                     offset += Int64(submission.events.count)
                 }
             case .failed:
                 // The batch may or may not have been stored: start a new producer epoch, so the sequence of the next
                 // batch is not judged against one storage may never have seen.
-                if producer.epoch == .max {
-                    // Storage treats a lower epoch as stale, so a wrapped epoch would be refused: a new id instead.
-                    producer = ProducerState(id: .random(in: 1...Int64.max))
-                } else {
-                    producer.epoch += 1
-                    producer.nextSequence = 0
+                state.withLock { state in
+                    if state.producer.epoch == .max {
+                        // Storage treats a lower epoch as stale, so a wrapped epoch would be refused: a new id.
+                        state.producer = ProducerState(id: .random(in: 1...Int64.max))
+                    } else {
+                        state.producer.epoch += 1
+                        state.producer.nextSequence = 0
+                    }
                 }
-                for submission in batch { submission.continuation.resume(returning: outcome) }
+                for submission in batch { submission.completion(outcome) }
             }
         }
-        sending = false
     }
 
-    /// Removes the next batch's submissions from the queue: at least one, then as many as fit the bounds.
-    private func takeBatch() -> ArraySlice<Submission> {
-        var count = 0
-        var events = 0
-        var bytes = 0
-        for submission in queue {
-            if count > 0,
-                events + submission.events.count > settings.maxBatchEvents
-                    || bytes + submission.bytes > settings.maxBatchBytes
-            {
-                break
+    /// Removes the next batch's submissions from the queue (at least one, then as many as fit the bounds) and
+    /// advances the producer sequence past them; nil, and no longer sending, when the queue is empty.
+    private func takeBatch() -> ([Submission], ProducerState)? {
+        state.withLock { state in
+            guard !state.queue.isEmpty else {
+                state.sending = false
+                return nil
             }
-            count += 1
-            events += submission.events.count
-            bytes += submission.bytes
+            var count = 0
+            var events = 0
+            var bytes = 0
+            for submission in state.queue {
+                if count > 0,
+                    events + submission.events.count > settings.maxBatchEvents
+                        || bytes + submission.bytes > settings.maxBatchBytes
+                {
+                    break
+                }
+                count += 1
+                events += submission.events.count
+                bytes += submission.bytes
+            }
+            let batch = Array(state.queue[..<count])
+            state.queue.removeFirst(count)
+            state.queuedEvents -= events
+            state.queuedBytes -= bytes
+            let identity = state.producer
+            state.producer.nextSequence = Self.sequence(after: identity.nextSequence, adding: events)
+            return (batch, identity)
         }
-        let batch = queue[..<count]
-        queue.removeFirst(count)
-        queuedEvents -= events
-        queuedBytes -= bytes
-        return batch
     }
 
     /// Encodes the batch once and appends it on the leader, retrying leadership changes within the window.

@@ -23,24 +23,113 @@ struct PublishHandler: Sendable {
     /// partitioner, rotated per request batch). Shared, so concurrent requests spread over partitions.
     let sticky: StickyCounter
 
-    /// Answers the request; `received` is set to the body size read, for the bytes-in metric.
+    /// What a publish answers: the 202 body, or the problem that refused it.
+    typealias Completion = @Sendable (Result<ByteBuffer, ProblemDetails>) -> Void
+
+    /// The problem that refuses a publish to `name` before its body is read: no topology yet, or no such stream.
+    func refusal(stream name: String) -> ProblemDetails? {
+        guard let snapshot = view.snapshot else {
+            return ProblemDetails(.serviceUnavailable, "the gateway has no topology yet", headers: [.retryAfter: "1"])
+        }
+        guard snapshot.streams[name] != nil else { return ProblemDetails(.notFound, "stream \(name) does not exist") }
+        return nil
+    }
+
+    /// The 413 for a body over `maxRequestBytes`.
+    var requestTooLarge: ProblemDetails {
+        ProblemDetails(.contentTooLarge, "the request body is over the limit of \(maxRequestBytes) bytes per request")
+    }
+
+    /// Answers the request through Hummingbird; `received` is set to the body size read, for the bytes-in metric.
+    ///
+    /// The gateway's own channel handler (``PublishChannelHandler``) answers most publishes on the event loop; this
+    /// path serves the rest (a publish pipelined behind another request on an HTTP/1.1 connection).
     func publish(_ request: Request, stream name: String, received: inout Int) async throws(ProblemDetails) -> Response
     {
-        guard let snapshot = view.snapshot else {
-            throw ProblemDetails(.serviceUnavailable, "the gateway has no topology yet", headers: [.retryAfter: "1"])
-        }
-        guard let stream = snapshot.streams[name] else {
-            throw ProblemDetails(.notFound, "stream \(name) does not exist")
-        }
+        if let refusal = refusal(stream: name) { throw refusal }
         let body = try await readBody(request)
         received = body.count
+        let outcome = await withCheckedContinuation { continuation in
+            publish(stream: name, fields: request.headers, body: body) { continuation.resume(returning: $0) }
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .accepted, headers: headers, body: .init(byteBuffer: try outcome.get()))
+    }
+
+    /// Validates the request's events, stores them and calls `completion` once, on a thread of the writers'
+    /// choosing, with the 202 body or the problem.
+    func publish(stream name: String, fields: HTTPFields, body: [UInt8], completion: @escaping Completion) {
+        let request: Validated
+        do {
+            request = try validate(stream: name, fields: fields, body: body)
+        } catch {
+            return completion(.failure(error))
+        }
+        let (events, sizes, partitions) = (request.events, request.sizes, request.partitions)
+        guard !events.isEmpty else { return completion(.success(Self.accepted(partitions: [], offsets: []))) }
+        let receiveTime = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+
+        // The common case, one partition: no grouping, one callback.
+        if partitions.allSatisfy({ $0 == partitions[0] }) {
+            let writer = writers.writer(stream: name, partition: partitions[0])
+            writer.append(events, receiveTime: receiveTime, bytes: sizes.reduce(0, +)) { outcome in
+                switch outcome {
+                case .stored(let baseOffset):
+                    let offsets = events.indices.map { baseOffset + Int64($0) }
+                    completion(.success(Self.accepted(partitions: partitions, offsets: offsets)))
+                case .failed(let problem):
+                    completion(.failure(problem))
+                }
+            }
+            return
+        }
+
+        let shares = Dictionary(grouping: partitions.indices) { partitions[$0] }
+        let gathered = ShareOutcomes(expected: shares.count) { outcomes in
+            var offsets = [Int64](repeating: -1, count: events.count)
+            var failures: [Int: ProblemDetails] = [:]
+            for (partition, indices) in shares {
+                switch outcomes[partition]! {
+                case .stored(let baseOffset):
+                    for (position, index) in indices.enumerated() { offsets[index] = baseOffset + Int64(position) }
+                case .failed(let problem):
+                    failures[partition] = problem
+                }
+            }
+            guard failures.isEmpty else {
+                return completion(
+                    .failure(Self.partialFailure(partitions: partitions, offsets: offsets, failures: failures)))
+            }
+            completion(.success(Self.accepted(partitions: partitions, offsets: offsets)))
+        }
+        for (partition, indices) in shares {
+            let writer = writers.writer(stream: name, partition: partition)
+            writer.append(
+                indices.map { events[$0] }, receiveTime: receiveTime, bytes: indices.reduce(0) { $0 + sizes[$1] }
+            ) { gathered.record($0, for: partition) }
+        }
+    }
+
+    /// A request whose events all passed validation, each with its size and partition.
+    private struct Validated {
+        var events: [CloudEvent]
+        var sizes: [Int]
+        var partitions: [Int]
+    }
+
+    /// Decodes and checks every event before anything is written, and picks each event's partition.
+    private func validate(stream name: String, fields: HTTPFields, body: [UInt8]) throws(ProblemDetails) -> Validated {
+        // The topology may have changed since the head was checked.
+        if let refusal = refusal(stream: name) { throw refusal }
+        let partitionCount = view.snapshot?.streams[name]?.partitionCount ?? 0
         let events: [CloudEvent]
         do {
-            events = try HTTPBinding.decode(fields: request.headers, body: body).events
+            events = try HTTPBinding.decode(fields: fields, body: body).events
         } catch {
             throw ProblemDetails(error.isUnsupportedMediaType ? .unsupportedMediaType : .badRequest, error.description)
         }
-        let isBatch = events.count != 1 || HTTPBinding.isBatch(request.headers)
+        let isBatch = events.count != 1 || HTTPBinding.isBatch(fields)
         var sizes = [Int](repeating: 0, count: events.count)
         for (index, event) in events.enumerated() {
             let prefix = isBatch ? "event \(index) of the batch: " : ""
@@ -56,84 +145,40 @@ struct PublishHandler: Sendable {
                         + "(data plus attribute names and values)")
             }
         }
-        guard !events.isEmpty else { return accepted(partitions: [], offsets: []) }
-        guard stream.partitionCount > 0 else {
+        guard !events.isEmpty else { return Validated(events: [], sizes: [], partitions: []) }
+        guard partitionCount > 0 else {
             throw ProblemDetails(
                 .serviceUnavailable, "stream \(name) has no partitions yet", headers: [.retryAfter: "1"])
         }
-
         let sticky = StickyPartition(start: self.sticky.next())
         let partitions = events.map {
-            Partitioner.partition(for: $0, partitions: stream.partitionCount, sticky: sticky)
+            Partitioner.partition(for: $0, partitions: partitionCount, sticky: sticky)
         }
-        let receiveTime = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-
-        // The common case, one partition: no grouping, no child tasks.
-        if partitions.allSatisfy({ $0 == partitions[0] }) {
-            let writer = writers.writer(stream: name, partition: partitions[0])
-            switch await writer.append(events, receiveTime: receiveTime, bytes: sizes.reduce(0, +)) {
-            case .stored(let baseOffset):
-                return accepted(partitions: partitions, offsets: events.indices.map { baseOffset + Int64($0) })
-            case .failed(let problem):
-                throw problem
-            }
-        }
-
-        var shares: [Int: [Int]] = [:]
-        for (index, partition) in partitions.enumerated() { shares[partition, default: []].append(index) }
-        let outcomes = await withTaskGroup(of: (Int, AppendOutcome).self) { group in
-            for (partition, indices) in shares {
-                let writer = writers.writer(stream: name, partition: partition)
-                let share = indices.map { events[$0] }
-                let bytes = indices.reduce(0) { $0 + sizes[$1] }
-                group.addTask { (partition, await writer.append(share, receiveTime: receiveTime, bytes: bytes)) }
-            }
-            var outcomes: [Int: AppendOutcome] = [:]
-            for await (partition, outcome) in group { outcomes[partition] = outcome }
-            return outcomes
-        }
-        var offsets = [Int64](repeating: -1, count: events.count)
-        var failures: [Int: ProblemDetails] = [:]
-        for (partition, indices) in shares {
-            switch outcomes[partition]! {
-            case .stored(let baseOffset):
-                for (position, index) in indices.enumerated() { offsets[index] = baseOffset + Int64(position) }
-            case .failed(let problem):
-                failures[partition] = problem
-            }
-        }
-        guard !failures.isEmpty else { return accepted(partitions: partitions, offsets: offsets) }
-        throw partialFailure(partitions: partitions, offsets: offsets, failures: failures)
+        return Validated(events: events, sizes: sizes, partitions: partitions)
     }
 
     /// The body, refusing more than `maxRequestBytes` before reading it when the length is declared.
     private func readBody(_ request: Request) async throws(ProblemDetails) -> [UInt8] {
-        let tooLarge = ProblemDetails(
-            .contentTooLarge, "the request body is over the limit of \(maxRequestBytes) bytes per request")
         if let declared = request.headers[.contentLength], let length = Int(declared), length > maxRequestBytes {
-            throw tooLarge
+            throw requestTooLarge
         }
         do {
             let buffer = try await request.body.collect(upTo: maxRequestBytes)
             return [UInt8](buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
-            throw tooLarge
+            throw requestTooLarge
         } catch {
             throw ProblemDetails(.badRequest, "the request body could not be read: \(error)")
         }
     }
 
-    private func accepted(partitions: [Int], offsets: [Int64]) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(
-            status: .accepted, headers: headers,
-            body: .init(byteBuffer: ResponseBodies.accepted(partitions: partitions, offsets: offsets)))
+    private static func accepted(partitions: [Int], offsets: [Int64]) -> ByteBuffer {
+        ResponseBodies.accepted(partitions: partitions, offsets: offsets)
     }
 
     /// Some partitions stored their share and some could not: 503 listing, per event in request order, where it
     /// was stored or why not. With every partition failing the same way, that failure is the answer.
-    private func partialFailure(partitions: [Int], offsets: [Int64], failures: [Int: ProblemDetails]) -> ProblemDetails
+    private static func partialFailure(partitions: [Int], offsets: [Int64], failures: [Int: ProblemDetails]) -> ProblemDetails
     {
         let first = failures.values.first!
         if offsets.allSatisfy({ $0 < 0 }), failures.values.allSatisfy({ $0.status == first.status }) {
@@ -182,6 +227,26 @@ extension HTTPBinding {
     static func isBatch(_ fields: HTTPFields) -> Bool {
         guard let contentType = fields[.contentType] else { return false }
         return (try? mode(contentType: contentType)) == .batch
+    }
+}
+
+/// Gathers the outcomes of one request's shares, one per partition, and hands them over when the last arrives.
+private final class ShareOutcomes: Sendable {
+    private let state: Mutex<(remaining: Int, outcomes: [Int: AppendOutcome])>
+    private let done: @Sendable ([Int: AppendOutcome]) -> Void
+
+    init(expected: Int, done: @escaping @Sendable ([Int: AppendOutcome]) -> Void) {
+        self.state = Mutex((expected, [:]))
+        self.done = done
+    }
+
+    func record(_ outcome: AppendOutcome, for partition: Int) {
+        let complete: [Int: AppendOutcome]? = state.withLock { state in
+            state.outcomes[partition] = outcome
+            state.remaining -= 1
+            return state.remaining == 0 ? state.outcomes : nil
+        }
+        if let complete { done(complete) }
     }
 }
 

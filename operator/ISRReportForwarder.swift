@@ -1,6 +1,6 @@
 public import HadronHTTP
 public import HTTPTypes
-public import NIOCore
+import NIOCore
 
 /// Sends an ISR report that reached an operator replica which does not lead to the one that does.
 ///

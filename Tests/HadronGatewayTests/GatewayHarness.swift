@@ -94,6 +94,11 @@ final class GatewayHarness: Sendable {
             nodes: [NodeInfo(id: "storage-0", address: storage.address, ready: true)])
     }
 
+    /// Starts the gateway's graceful shutdown without waiting for it.
+    func beginShutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+
     func stop() async {
         await client.shutdown()
         await group.triggerGracefulShutdown()

@@ -76,9 +76,19 @@ public final class HTTP1Connection {
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []
     ) async throws -> TestResponse {
         try await send(method, path, headers: headers, body: body)
+        return try await readResponse()
+    }
+
+    /// The next whole response; with requests pipelined, the answer to the oldest unanswered one.
+    public func readResponse() async throws -> TestResponse {
         var response = try await readHead()
         while let chunk = try await readChunk() { response.body += chunk }
         return response
+    }
+
+    /// Whether the server closed the connection rather than sending anything more.
+    public func isClosedByServer() async throws -> Bool {
+        try await inbound.next() == nil
     }
 
     public func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws {

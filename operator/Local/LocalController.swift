@@ -1,6 +1,6 @@
 public import HadronCore
 public import Logging
-public import Placement
+import Placement
 
 /// The control plane without Kubernetes (DESIGN.md §8): it holds the declared streams, learns storage nodes from
 /// their heartbeats, places partitions with ``ReplicaPlacement`` and publishes the resulting ``Topology`` to every

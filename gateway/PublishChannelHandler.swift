@@ -1,0 +1,282 @@
+import HadronHTTP
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// Answers `POST /v1/streams/{stream}` on the connection's event loop, in front of Hummingbird.
+///
+/// Publishing is the gateway's hottest path, and most of its cost under load was not the work but the bridging:
+/// Hummingbird hands every request from the channel to a Swift task and every response part back, a few task
+/// switches per request. This handler sits in each HTTP/1.1 connection's and HTTP/2 stream's pipeline after HTTP
+/// decoding: it reads a publish's head and body itself, hands the events to the partition writers with a callback,
+/// and writes the answer with one hop back to the event loop. Every other request passes through untouched to
+/// ``GatewayResponder``, which also still answers publishes this handler lets through (see below), with the same
+/// ``PublishHandler`` and the same answers.
+///
+/// HTTP/1.1 answers must leave in request order. A publish is taken only when no request passed to Hummingbird is
+/// still unanswered (one pipelined behind such a request goes to Hummingbird too); while a taken publish waits for
+/// storage, later request parts are held here, reading is paused, and they are replayed once its answer is written.
+/// Hummingbird's connection-state handler after this one never sees taken requests, so a graceful-shutdown quiesce
+/// event is held until the taken publish is answered.
+final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum State {
+        /// Between requests.
+        case idle
+        /// Passing a request to Hummingbird until its end.
+        case forwarding
+        /// Reading a taken publish's body.
+        case collecting(Publish)
+        /// Skipping the rest of a body whose request is already answered.
+        case discarding
+        /// Waiting for the partition writers.
+        case publishing
+        case closed
+    }
+
+    /// A taken publish being read.
+    private struct Publish {
+        var stream: String
+        var fields: HTTPFields
+        var closeAfter: Bool
+        var start: ContinuousClock.Instant
+        var body: [UInt8] = []
+    }
+
+    /// Request parts and errors that arrived while a taken publish was waiting.
+    private enum Held {
+        case part(HTTPRequestPart)
+        case error(any Error)
+    }
+
+    private let publish: PublishHandler
+    private let metrics: GatewayMetrics
+    private var state = State.idle
+    /// Requests passed to Hummingbird whose answer has not been written to its end.
+    private var unanswered = 0
+    private var held = CircularBuffer<Held>()
+    private var readPending = false
+    private var quiescePending = false
+
+    init(publish: PublishHandler, metrics: GatewayMetrics) {
+        self.publish = publish
+        self.metrics = metrics
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if isHolding {
+            held.append(.part(part))
+            return
+        }
+        handle(part, context: context)
+        releaseQuiesce(context: context)
+    }
+
+    private var isHolding: Bool {
+        if case .publishing = state { return true }
+        return !held.isEmpty
+    }
+
+    /// Whether a taken publish is being read or stored, so the connection must not be closed under it.
+    private var isBusy: Bool {
+        switch state {
+        case .collecting, .publishing: true
+        default: false
+        }
+    }
+
+    /// Passes on a held quiesce event once no taken publish is in progress.
+    private func releaseQuiesce(context: ChannelHandlerContext) {
+        guard quiescePending, !isBusy else { return }
+        quiescePending = false
+        context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+    }
+
+    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch (state, part) {
+        case (.idle, .head(let head)):
+            guard unanswered == 0, head.method == .post, let stream = Self.stream(inPath: head.path) else {
+                unanswered += 1
+                state = .forwarding
+                context.fireChannelRead(wrapInboundOut(part))
+                return
+            }
+            take(head, stream: stream, context: context)
+        case (.forwarding, _):
+            if case .end = part { state = .idle }
+            context.fireChannelRead(wrapInboundOut(part))
+        case (.collecting(var publish), .body(let chunk)):
+            guard publish.body.count + chunk.readableBytes <= self.publish.maxRequestBytes else {
+                state = .discarding
+                respond(to: publish, received: publish.body.count, with: .failure(self.publish.requestTooLarge),
+                    context: context)
+                return
+            }
+            state = .discarding  // drops the enum's reference to the bytes, so appending does not copy them
+            publish.body.append(contentsOf: chunk.readableBytesView)
+            state = .collecting(publish)
+        case (.collecting(let publish), .end):
+            state = .publishing
+            let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            self.publish.publish(stream: publish.stream, fields: publish.fields, body: publish.body) { outcome in
+                loop.eventLoop.execute {
+                    let (handler, context) = loop.value
+                    guard case .publishing = handler.state else { return }
+                    handler.respond(to: publish, received: publish.body.count, with: outcome, context: context)
+                    handler.state = .idle
+                    handler.resume(context: context)
+                }
+            }
+        case (.discarding, .end):
+            state = .idle
+        case (.discarding, _), (.closed, _):
+            break
+        case (.idle, _), (.collecting, .head), (.publishing, _):
+            // HTTP decoding never yields these; pass them on and let Hummingbird refuse the connection.
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
+    /// Takes a publish at its head: answers at once what needs no body, otherwise starts collecting it.
+    private func take(_ head: HTTPRequest, stream: String, context: ChannelHandlerContext) {
+        let publish = Publish(
+            stream: stream, fields: head.headerFields, closeAfter: head.headerFields[.connection] == "close",
+            start: .now)
+        var refusal = self.publish.refusal(stream: stream)
+        if refusal == nil, let declared = head.headerFields[.contentLength], let length = Int(declared),
+            length > self.publish.maxRequestBytes
+        {
+            refusal = self.publish.requestTooLarge
+        }
+        if let refusal {
+            state = .discarding
+            respond(to: publish, received: 0, with: .failure(refusal), context: context)
+            return
+        }
+        var collecting = publish
+        if let declared = head.headerFields[.contentLength], let length = Int(declared) {
+            collecting.body.reserveCapacity(length)
+        }
+        state = .collecting(collecting)
+    }
+
+    /// Replays what arrived while a publish waited, until that runs out or another publish waits; then reads on.
+    private func resume(context: ChannelHandlerContext) {
+        let replayed = !held.isEmpty
+        while let next = held.first {
+            if case .publishing = state { break }
+            held.removeFirst()
+            switch next {
+            case .part(let part): handle(part, context: context)
+            case .error(let error): context.fireErrorCaught(error)
+            }
+        }
+        // Handlers after this one (Hummingbird's async channel among them) deliver what they were given when a read
+        // completes; replayed parts arrive outside any read, so complete one for them.
+        if replayed { context.fireChannelReadComplete() }
+        if case .publishing = state { return }
+        releaseQuiesce(context: context)
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch state {
+        case .publishing:
+            held.append(.error(error))
+        case .collecting(var publish):
+            // The request broke off mid-body (a malformed chunk): nothing of it is stored, and the connection
+            // cannot be trusted to find the next request.
+            state = .discarding
+            publish.closeAfter = true
+            let problem = ProblemDetails(.badRequest, "the request body could not be read: \(error)")
+            respond(to: publish, received: publish.body.count, with: .failure(problem), context: context)
+        default:
+            if held.isEmpty { context.fireErrorCaught(error) } else { held.append(.error(error)) }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, isBusy {
+            quiescePending = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        held.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        state = .closed
+        held.removeAll()
+    }
+
+    // MARK: Outbound
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), unanswered > 0 { unanswered -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if isHolding {
+            readPending = true
+            return
+        }
+        context.read()
+    }
+
+    // MARK: Answers
+
+    private func respond(
+        to publish: Publish, received: Int, with outcome: Result<ByteBuffer, ProblemDetails>,
+        context: ChannelHandlerContext
+    ) {
+        var response = HTTPResponse(status: .accepted)
+        let body: ByteBuffer
+        switch outcome {
+        case .success(let accepted):
+            response.headerFields[.contentType] = "application/json"
+            body = accepted
+        case .failure(let problem):
+            response.status = problem.status
+            response.headerFields = problem.headers
+            response.headerFields[.contentType] = ProblemDetails.contentType
+            body = ByteBuffer(bytes: problem.body)
+        }
+        response.headerFields[.contentLength] = String(body.readableBytes)
+        response.headerFields[.date] = HTTPDate.shared.now
+        if publish.closeAfter { response.headerFields[.connection] = "close" }
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        metrics.request(
+            route: GatewayResponder.Route.stream, status: response.status.code,
+            duration: publish.start.duration(to: .now), received: received, sent: body.readableBytes)
+        if publish.closeAfter { context.close(promise: nil) }
+    }
+
+    /// The stream of a `/v1/streams/{stream}` path (query ignored), the way ``GatewayResponder`` routes it.
+    static func stream(inPath path: String?) -> String? {
+        guard let path else { return nil }
+        let parts = path.prefix { $0 != "?" }.split(separator: "/")
+        guard parts.count == 3, parts[0] == "v1", parts[1] == "streams" else { return nil }
+        return String(parts[2])
+    }
+}
+
+@available(*, unavailable)
+extension PublishChannelHandler: Sendable {}
