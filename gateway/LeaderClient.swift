@@ -2,6 +2,7 @@ import HadronHTTP
 import HTTPTypes
 import Logging
 import NIOCore
+import Synchronization
 
 /// Talks to the leader of a partition (docs/internal-api.md, storage node) and rides out leadership changes.
 ///
@@ -140,21 +141,16 @@ struct LeaderClient: Sendable {
         partition: Int, route: TopologyView.PartitionRoute, generation: UInt64
     ) async throws -> InternalResponse? {
         guard abandonWhenMoved else { return try await client.execute(request, to: address, timeout: timeout) }
-        return try await withThrowingTaskGroup(of: InternalResponse?.self) { group in
-            group.addTask { try await client.execute(request, to: address, timeout: timeout) }
-            group.addTask {
-                var seen = generation
-                while !Task.isCancelled {
-                    await view.nextChange(after: seen)
-                    guard let snapshot = view.snapshot, snapshot.generation > seen else { continue }
-                    seen = snapshot.generation
-                    let now = snapshot.streams[stream]?.partition(partition)
-                    if now?.leader != route.leader || now?.epoch != route.epoch { return nil }
-                }
-                throw CancellationError()
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        let cancellation = RequestCancellation()
+        let watch = MoveWatch(
+            view: view, stream: stream, partition: partition, route: route, cancellation: cancellation)
+        watch.start(after: generation)
+        defer { watch.stop() }
+        do {
+            return try await client.execute(request, to: address, timeout: timeout, cancellation: cancellation)
+        } catch {
+            if cancellation.isCancelled, !Task.isCancelled { return nil }
+            throw error
         }
     }
 
@@ -186,5 +182,58 @@ extension LeaderClient.RetryPolicy {
         .init(
             window: window, retriesUnavailable: false, conflictIsFencing: false, purpose: "serve its consumer groups",
             retriesAfterPossibleProcessing: false)
+    }
+}
+
+/// Cancels a request to a partition's leader when the topology gives the partition another leader or epoch, by
+/// observing the view with callbacks: no task waits for the change.
+private final class MoveWatch: Sendable {
+    private let view: TopologyView
+    private let stream: String
+    private let partition: Int
+    private let route: TopologyView.PartitionRoute
+    private let cancellation: RequestCancellation
+    /// The registered observer, if any; nil once stopped or moved.
+    private let observer = Mutex<(id: Int?, stopped: Bool)>((nil, false))
+
+    init(
+        view: TopologyView, stream: String, partition: Int, route: TopologyView.PartitionRoute,
+        cancellation: RequestCancellation
+    ) {
+        self.view = view
+        self.stream = stream
+        self.partition = partition
+        self.route = route
+        self.cancellation = cancellation
+    }
+
+    /// Watches for changes after `generation`, the snapshot the route came from.
+    func start(after generation: UInt64) {
+        let id = view.onChange(after: generation) { [self] in changed() }
+        guard let id else { return }
+        let stopped = observer.withLock { observer in
+            if !observer.stopped { observer.id = id }
+            return observer.stopped
+        }
+        if stopped { view.stopObserving(id) }
+    }
+
+    func stop() {
+        let id = observer.withLock { observer in
+            observer.stopped = true
+            defer { observer.id = nil }
+            return observer.id
+        }
+        if let id { view.stopObserving(id) }
+    }
+
+    private func changed() {
+        guard !observer.withLock({ $0.stopped }), let snapshot = view.snapshot else { return }
+        let now = snapshot.streams[stream]?.partition(partition)
+        if now?.leader != route.leader || now?.epoch != route.epoch {
+            cancellation.cancel()
+        } else {
+            start(after: snapshot.generation)
+        }
     }
 }

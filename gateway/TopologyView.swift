@@ -79,7 +79,8 @@ final class TopologyView: Sendable {
 
     private struct State {
         var snapshot: Snapshot?
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Called once on the next change, then dropped.
+        var waiters: [Int: @Sendable () -> Void] = [:]
         var watchers: [Int: AsyncStream<Snapshot>.Continuation] = [:]
         var nextID = 0
         var generations: UInt64 = 0
@@ -105,7 +106,7 @@ final class TopologyView: Sendable {
         }
         let snapshot = Snapshot(topology: topology, generation: generation, routing: routing)
         let (waiters, watchers, previous) = state.withLock {
-            state -> ([CheckedContinuation<Void, Never>], [AsyncStream<Snapshot>.Continuation], Snapshot?) in
+            state -> ([@Sendable () -> Void], [AsyncStream<Snapshot>.Continuation], Snapshot?) in
             // Concurrent updates: the later generation wins, whichever finished building first.
             guard (state.snapshot?.generation ?? 0) < generation else { return ([], [], nil) }
             let previous = state.snapshot
@@ -113,7 +114,7 @@ final class TopologyView: Sendable {
             defer { state.waiters.removeAll() }
             return (Array(state.waiters.values), Array(state.watchers.values), previous)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter() }
         for watcher in watchers { watcher.yield(snapshot) }
         guard routing.addressOutlivesLeadership, let previous else { return [] }
         return Self.movedAddresses(from: previous, to: snapshot)
@@ -155,15 +156,32 @@ final class TopologyView: Sendable {
                 let resumeNow = state.withLock { state in
                     if Task.isCancelled { return true }
                     if let current = state.snapshot, current.generation > generation { return true }
-                    state.waiters[id] = continuation
+                    state.waiters[id] = { continuation.resume() }
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+            waiter?()
         }
+    }
+
+    /// Calls `action` once a snapshot newer than `generation` exists (at once, returning nil, if one does), from
+    /// whichever thread makes it current. The id stops the call (``stopObserving(_:)``) when it is no longer wanted.
+    func onChange(after generation: UInt64, _ action: @escaping @Sendable () -> Void) -> Int? {
+        let id: Int? = state.withLock { state in
+            if let current = state.snapshot, current.generation > generation { return nil }
+            defer { state.nextID += 1 }
+            state.waiters[state.nextID] = action
+            return state.nextID
+        }
+        if id == nil { action() }
+        return id
+    }
+
+    func stopObserving(_ id: Int) {
+        _ = state.withLock { $0.waiters.removeValue(forKey: id) }
     }
 
     /// The current snapshot (when there is one) and then every later one, until the consumer stops iterating.

@@ -79,8 +79,11 @@ public final class InternalClient: Sendable {
     ///
     /// A pooled connection the peer has just closed (an idle timeout, a GOAWAY, a restart) fails the request before
     /// any of it is sent; that request is sent once more on a fresh connection, since it cannot have been applied.
+    /// - Parameter cancellation: ends the request early from outside the waiting task (it fails with
+    ///   `CancellationError`), without a task of its own to watch for the reason.
     public func execute(
-        _ request: InternalRequest, to address: String, timeout: Duration = .seconds(30)
+        _ request: InternalRequest, to address: String, timeout: Duration = .seconds(30),
+        cancellation: RequestCancellation? = nil
     ) async throws -> InternalResponse {
         let pooled = pool.established(address)
         let connection: MultiplexedConnection
@@ -90,13 +93,15 @@ public final class InternalClient: Sendable {
             connection = try await pool.connection(to: address)
         }
         do {
-            return try await connection.execute(request, authority: address, timeout: timeout)
+            return try await connection.execute(
+                request, authority: address, timeout: timeout, cancellation: cancellation)
         } catch {
             // A stream failure can mean a dead connection: let the next request start a fresh one.
             guard !connection.channel.isActive else { throw error }
             await pool.forget(connection, address: address)
             guard pooled != nil, !InternalClientError.mayHaveBeenProcessed(error) else { throw error }
-            return try await pool.connection(to: address).execute(request, authority: address, timeout: timeout)
+            return try await pool.connection(to: address).execute(
+                request, authority: address, timeout: timeout, cancellation: cancellation)
         }
     }
 
@@ -122,6 +127,45 @@ public final class InternalClient: Sendable {
     }
 }
 
+/// Cancels one ``InternalClient`` request from outside the task that waits for it: a callback (a topology change
+/// that moved the request's partition) can end the request at once, which a task would otherwise need a sibling
+/// task, and a task group, to do.
+public final class RequestCancellation: Sendable {
+    private enum State {
+        case pending([@Sendable () -> Void])
+        case cancelled
+    }
+
+    private let state = Mutex(State.pending([]))
+
+    public init() {}
+
+    public var isCancelled: Bool {
+        state.withLock { if case .cancelled = $0 { true } else { false } }
+    }
+
+    /// Cancels the request (or the next one given this token); only the first call does anything.
+    public func cancel() {
+        let actions = state.withLock { state -> [@Sendable () -> Void] in
+            guard case .pending(let actions) = state else { return [] }
+            state = .cancelled
+            return actions
+        }
+        for action in actions { action() }
+    }
+
+    /// Runs `action` on cancellation, at once if that already happened.
+    func whenCancelled(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            guard case .pending(var actions) = state else { return true }
+            actions.append(action)
+            state = .pending(actions)
+            return false
+        }
+        if now { action() }
+    }
+}
+
 /// One h2c connection and its stream multiplexers: the synchronous one for request-response exchanges, the async
 /// one for streamed responses.
 final class MultiplexedConnection: Sendable {
@@ -139,8 +183,11 @@ final class MultiplexedConnection: Sendable {
     }
 
     /// Sends `request` on a new stream and waits for the whole response (see ``ResponseCollector``).
-    func execute(_ request: InternalRequest, authority: String, timeout: Duration) async throws -> InternalResponse {
+    func execute(
+        _ request: InternalRequest, authority: String, timeout: Duration, cancellation: RequestCancellation?
+    ) async throws -> InternalResponse {
         let exchange = Exchange(eventLoop: channel.eventLoop)
+        cancellation?.whenCancelled { exchange.cancel() }
         let created = channel.eventLoop.makePromise(of: (any Channel).self)
         streams.createStreamChannel(promise: created) { stream in
             stream.eventLoop.makeCompletedFuture {

@@ -172,6 +172,26 @@ struct PublishTests {
         }
     }
 
+    @Test("an append stalled on a leader is abandoned when the topology moves the partition, and sent to the new one")
+    func stalledLeaderAbandoned() async throws {
+        try await GatewayHarness.with(configure: { $0.storageRequestTimeout = .seconds(60) }) { harness in
+            await harness.storage.state.set(appendDelay: .seconds(30))
+            let start = ContinuousClock.now
+            async let response = harness.http1(.post, "/v1/streams/events", headers: binaryHeaders(id: "s1", key: "k"))
+            try await eventually("the append reached the stalled leader") {
+                await harness.storage.state.appendRequests >= 1
+            }
+            await harness.storage.state.set(appendDelay: .zero)
+            await harness.storage.state.set(epoch: 2)
+            harness.feed.publish(harness.topology(epoch: 2, version: 2))
+            let answer = try await response
+            #expect(answer.status == 202, "\(answer.text)")
+            // Without abandoning, the answer would wait for the stalled append (30 s).
+            #expect(start.duration(to: .now) < .seconds(15))
+            #expect(await harness.storage.state.appendRequests == 2)
+        }
+    }
+
     @Test("a partition without a leader: 503 with Retry-After once the retry window closes")
     func noLeader() async throws {
         try await GatewayHarness.with(configure: { $0.writeRetryWindow = .milliseconds(300) }) { harness in
