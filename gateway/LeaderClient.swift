@@ -126,6 +126,42 @@ struct LeaderClient: Sendable {
         }
     }
 
+    /// One attempt on the partition's current leader without a task, for the publish hot path: `completion` gets the
+    /// answer when the retry loop of ``send(_:stream:partition:suffix:body:contentType:extraTimeout:policy:)`` would
+    /// return it as is, and nil when that loop must take over (no route or connection yet, a leadership answer, a
+    /// 503, a failed or abandoned request). Only for requests that may be sent twice: the loop sends it again.
+    /// Called at most once; nil may come synchronously.
+    func attempt(
+        _ method: HTTPRequest.Method, stream: String, partition: Int, suffix: String, body: ByteBuffer,
+        contentType: String, completion: @escaping @Sendable (InternalResponse?) -> Void
+    ) {
+        guard let snapshot = view.snapshot, let route = snapshot.streams[stream]?.partition(partition),
+            let address = route.address
+        else { return completion(nil) }
+        var fields = HTTPFields()
+        fields[Self.epochField] = String(route.epoch)
+        fields[.contentType] = contentType
+        let request = InternalRequest(
+            method: method, path: "/internal/v1/streams/\(stream)/partitions/\(partition)\(suffix)",
+            headerFields: fields, body: body)
+        let cancellation = RequestCancellation()
+        let watch = MoveWatch(view: view, stream: stream, partition: partition, route: route, cancellation: cancellation)
+        watch.start(after: snapshot.generation)
+        let started = client.start(request, to: address, timeout: requestTimeout, cancellation: cancellation) {
+            result in
+            watch.stop()
+            guard case .success(let response) = result else { return completion(nil) }
+            switch response.status.code {
+            case 421, 409, 503: completion(nil)
+            default: completion(response)
+            }
+        }
+        if !started {
+            watch.stop()
+            completion(nil)
+        }
+    }
+
     /// After a replica answered that it does not lead at this epoch: when the address is a Service that outlives
     /// leaderships, the connection still reaches the pod it was opened to, so the next attempt must dial again.
     private func redial(_ address: String) async {

@@ -89,7 +89,18 @@ final class PartitionWriter: Sendable {
             state.sending = true
             return true
         }
-        if startsSending { Task { await self.drain() } }
+        guard startsSending else { return }
+        let full = state.withLock {
+            $0.queuedEvents >= settings.maxBatchEvents || $0.queuedBytes >= settings.maxBatchBytes
+        }
+        if settings.linger > .zero, !full {
+            Task {
+                try? await Task.sleep(for: settings.linger)
+                self.sendNext()
+            }
+        } else {
+            sendNext()
+        }
     }
 
     /// ``append(_:receiveTime:bytes:completion:)`` for a caller that waits.
@@ -99,48 +110,67 @@ final class PartitionWriter: Sendable {
         }
     }
 
-    /// Sends batches until the queue is empty; at most one runs per writer.
-    private func drain() async {
-        let full = state.withLock {
-            $0.queuedEvents >= settings.maxBatchEvents || $0.queuedBytes >= settings.maxBatchBytes
+    /// Sends the next batch, if anything is queued, and the one after it when that is answered; at most one batch
+    /// per writer is in flight.
+    ///
+    /// The first attempt goes straight to the leader with callbacks (``LeaderClient/attempt``): no task, so the
+    /// common case costs event-loop work only. Anything the attempt cannot settle (no connection yet, a leadership
+    /// change, storage trouble) goes to the retry loop in a task; sending the same batch again is safe, since the
+    /// leader deduplicates it by producer sequence.
+    private func sendNext() {
+        guard let (batch, identity) = takeBatch() else { return }
+        var events: [CloudEvent] = []
+        var receiveTimes: [Int64] = []
+        events.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
+        receiveTimes.reserveCapacity(events.capacity)
+        for submission in batch {
+            events.append(contentsOf: submission.events)
+            receiveTimes.append(contentsOf: repeatElement(submission.receiveTime, count: submission.events.count))
         }
-        if settings.linger > .zero, !full {
-            try? await Task.sleep(for: settings.linger)
+        let encoder = RecordBatchEncoder(
+            producerId: identity.id, producerEpoch: identity.epoch, baseSequence: identity.nextSequence)
+        let bytes = ByteBuffer(bytes: encoder.encode(events, receiveTimes: receiveTimes))
+        let count = events.count
+        leaders.attempt(
+            .post, stream: stream, partition: partition, suffix: "/records", body: bytes,
+            contentType: Self.contentType
+        ) { response in
+            if let response {
+                self.finish(batch, events: count, outcome: self.outcome(of: response))
+                self.sendNext()
+                return
+            }
+            Task {
+                let outcome = await self.send(bytes)
+                self.finish(batch, events: count, outcome: outcome)
+                self.sendNext()
+            }
         }
-        while let (batch, identity) = takeBatch() {
-            var events: [CloudEvent] = []
-            var receiveTimes: [Int64] = []
-            events.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
-            receiveTimes.reserveCapacity(events.capacity)
+    }
+
+    /// Completes a batch's submissions; after a failure, starts a new producer epoch.
+    private func finish(_ batch: [Submission], events: Int, outcome: AppendOutcome) {
+        switch outcome {
+        case .stored(let baseOffset):
+            metrics.recordBatch(stream: stream, partition: partition, endOffset: baseOffset + Int64(events))
+            var offset = baseOffset
             for submission in batch {
-                events.append(contentsOf: submission.events)
-                receiveTimes.append(contentsOf: repeatElement(submission.receiveTime, count: submission.events.count))
+                submission.completion(.stored(baseOffset: offset))
+                offset += Int64(submission.events.count)
             }
-            let outcome = await Self.send(
-                events, receiveTimes: receiveTimes, producer: identity, stream: stream, partition: partition,
-                leaders: leaders, retryWindow: settings.retryWindow)
-            switch outcome {
-            case .stored(let baseOffset):
-                metrics.recordBatch(stream: stream, partition: partition, endOffset: baseOffset + Int64(events.count))
-                var offset = baseOffset
-                for submission in batch {
-                    submission.completion(.stored(baseOffset: offset))
-                    offset += Int64(submission.events.count)
+        case .failed:
+            // The batch may or may not have been stored: start a new producer epoch, so the sequence of the next
+            // batch is not judged against one storage may never have seen.
+            state.withLock { state in
+                if state.producer.epoch == .max {
+                    // Storage treats a lower epoch as stale, so a wrapped epoch would be refused: a new id.
+                    state.producer = ProducerState(id: .random(in: 1...Int64.max))
+                } else {
+                    state.producer.epoch += 1
+                    state.producer.nextSequence = 0
                 }
-            case .failed:
-                // The batch may or may not have been stored: start a new producer epoch, so the sequence of the next
-                // batch is not judged against one storage may never have seen.
-                state.withLock { state in
-                    if state.producer.epoch == .max {
-                        // Storage treats a lower epoch as stale, so a wrapped epoch would be refused: a new id.
-                        state.producer = ProducerState(id: .random(in: 1...Int64.max))
-                    } else {
-                        state.producer.epoch += 1
-                        state.producer.nextSequence = 0
-                    }
-                }
-                for submission in batch { submission.completion(outcome) }
             }
+            for submission in batch { submission.completion(outcome) }
         }
     }
 
@@ -176,38 +206,40 @@ final class PartitionWriter: Sendable {
         }
     }
 
-    /// Encodes the batch once and appends it on the leader, retrying leadership changes within the window.
-    private static func send(
-        _ events: [CloudEvent], receiveTimes: [Int64], producer: ProducerState, stream: String, partition: Int,
-        leaders: LeaderClient, retryWindow: Duration
-    ) async -> AppendOutcome {
-        let encoder = RecordBatchEncoder(
-            producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.nextSequence)
-        let batch = ByteBuffer(bytes: encoder.encode(events, receiveTimes: receiveTimes))
+    static let contentType = "application/vnd.hadron.record-batch"
+
+    /// Appends the encoded batch on the leader through the retry loop, riding out leadership changes within the
+    /// window.
+    private func send(_ batch: ByteBuffer) async -> AppendOutcome {
         do {
             let response = try await leaders.send(
                 .post, stream: stream, partition: partition, suffix: "/records", body: batch,
-                contentType: "application/vnd.hadron.record-batch", policy: .writes(window: retryWindow))
-            guard response.status == .ok else {
-                let detail = ProblemDetails.detail(in: response.body) ?? "status \(response.status.code)"
-                let message = "the leader of partition \(partition) refused the batch: \(detail)"
-                // A 5xx is storage trouble worth a retry, and so is 422 (the leader's producer state disagrees with
-                // this writer's sequence; the writer starts a new producer epoch). Another 4xx means the gateway
-                // built a bad batch.
-                return .failed(
-                    response.status.kind == .serverError || response.status == .unprocessableContent
-                        ? ProblemDetails(.serviceUnavailable, message, headers: [.retryAfter: "1"])
-                        : ProblemDetails(.internalServerError, message))
-            }
-            guard let baseOffset = JSONScan.integer("baseOffset", in: response.body) else {
-                return .failed(
-                    ProblemDetails(
-                        .internalServerError, "the leader of partition \(partition) answered without a baseOffset"))
-            }
-            return .stored(baseOffset: baseOffset)
+                contentType: Self.contentType, policy: .writes(window: settings.retryWindow))
+            return outcome(of: response)
         } catch {
             return .failed(error)
         }
+    }
+
+    /// What the leader's final answer to an append means.
+    private func outcome(of response: InternalResponse) -> AppendOutcome {
+        guard response.status == .ok else {
+            let detail = ProblemDetails.detail(in: response.body) ?? "status \(response.status.code)"
+            let message = "the leader of partition \(partition) refused the batch: \(detail)"
+            // A 5xx is storage trouble worth a retry, and so is 422 (the leader's producer state disagrees with
+            // this writer's sequence; the writer starts a new producer epoch). Another 4xx means the gateway
+            // built a bad batch.
+            return .failed(
+                response.status.kind == .serverError || response.status == .unprocessableContent
+                    ? ProblemDetails(.serviceUnavailable, message, headers: [.retryAfter: "1"])
+                    : ProblemDetails(.internalServerError, message))
+        }
+        guard let baseOffset = JSONScan.integer("baseOffset", in: response.body) else {
+            return .failed(
+                ProblemDetails(
+                    .internalServerError, "the leader of partition \(partition) answered without a baseOffset"))
+        }
+        return .stored(baseOffset: baseOffset)
     }
 
     /// The sequence after `count` records, wrapping past `Int32.max` to 0 as Kafka does.

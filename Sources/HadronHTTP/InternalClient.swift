@@ -105,6 +105,19 @@ public final class InternalClient: Sendable {
         }
     }
 
+    /// Sends `request` on the established connection to `address` and calls `completion` with the whole response
+    /// or the error, on the connection's event loop; no task is involved. Returns false, calling nothing, when no
+    /// connection is established: connecting, and resending after a dead pooled connection, are ``execute(_:to:timeout:cancellation:)``'s.
+    public func start(
+        _ request: InternalRequest, to address: String, timeout: Duration, cancellation: RequestCancellation? = nil,
+        completion: @escaping @Sendable (Result<InternalResponse, any Error>) -> Void
+    ) -> Bool {
+        guard let connection = pool.established(address) else { return false }
+        connection.start(request, authority: address, timeout: timeout, cancellation: cancellation)
+            .whenComplete(completion)
+        return true
+    }
+
     /// Sends `request` and returns the response head with its body as a stream of chunks, for responses that do not
     /// end by themselves (the controller's topology watch). Cancelling the consuming task closes the stream.
     public func stream(
@@ -187,6 +200,27 @@ final class MultiplexedConnection: Sendable {
         _ request: InternalRequest, authority: String, timeout: Duration, cancellation: RequestCancellation?
     ) async throws -> InternalResponse {
         let exchange = Exchange(eventLoop: channel.eventLoop)
+        open(exchange, request, authority: authority, timeout: timeout, cancellation: cancellation)
+        return try await withTaskCancellationHandler {
+            try await exchange.response.get()
+        } onCancel: {
+            exchange.cancel()
+        }
+    }
+
+    /// ``execute(_:authority:timeout:cancellation:)`` answered through a future instead of a waiting task.
+    func start(
+        _ request: InternalRequest, authority: String, timeout: Duration, cancellation: RequestCancellation?
+    ) -> EventLoopFuture<InternalResponse> {
+        let exchange = Exchange(eventLoop: channel.eventLoop)
+        open(exchange, request, authority: authority, timeout: timeout, cancellation: cancellation)
+        return exchange.response
+    }
+
+    private func open(
+        _ exchange: Exchange, _ request: InternalRequest, authority: String, timeout: Duration,
+        cancellation: RequestCancellation?
+    ) {
         cancellation?.whenCancelled { exchange.cancel() }
         let created = channel.eventLoop.makePromise(of: (any Channel).self)
         streams.createStreamChannel(promise: created) { stream in
@@ -201,11 +235,6 @@ final class MultiplexedConnection: Sendable {
             exchange.fail(
                 InternalClientError(
                     address: peer, message: "cannot open a stream: \(error)", requestMayHaveBeenProcessed: false))
-        }
-        return try await withTaskCancellationHandler {
-            try await exchange.response.get()
-        } onCancel: {
-            exchange.cancel()
         }
     }
 }
