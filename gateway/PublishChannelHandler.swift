@@ -146,7 +146,8 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// Takes a publish at its head: answers at once what needs no body, otherwise starts collecting it.
     private func take(_ head: HTTPRequest, stream: String, context: ChannelHandlerContext) {
-        let publish = Publish(
+        let expectsContinue = head.headerFields[.expect]?.lowercased() == "100-continue"
+        var publish = Publish(
             stream: stream, fields: head.headerFields, closeAfter: head.headerFields[.connection] == "close",
             start: .now)
         var refusal = self.publish.refusal(stream: stream)
@@ -156,15 +157,21 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             refusal = self.publish.requestTooLarge
         }
         if let refusal {
+            // A client waiting for 100 Continue may or may not send the body now; the connection cannot tell which
+            // bytes come next, so it closes after the answer.
+            if expectsContinue { publish.closeAfter = true }
             state = .discarding
             respond(to: publish, received: 0, with: .failure(refusal), context: context)
             return
         }
-        var collecting = publish
         if let declared = head.headerFields[.contentLength], let length = Int(declared) {
-            collecting.body.reserveCapacity(length)
+            publish.body.reserveCapacity(length)
         }
-        state = .collecting(collecting)
+        state = .collecting(publish)
+        // curl, among others, waits for this (a second, by default) before sending a large body.
+        if expectsContinue {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        }
     }
 
     /// Replays what arrived while a publish waited, until that runs out or another publish waits; then reads on.

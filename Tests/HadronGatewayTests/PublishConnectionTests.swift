@@ -65,6 +65,29 @@ struct PublishConnectionTests {
         }
     }
 
+    @Test("a publish expecting 100-continue gets it before its 202; one refused at its head is answered and closed")
+    func expectContinue() async throws {
+        try await GatewayHarness.with { harness in
+            try await HTTP1Connection.with(port: harness.port) { connection in
+                try await connection.send(
+                    .POST, "/v1/streams/events", headers: binaryHeaders(id: "e-1") + [("Expect", "100-continue")],
+                    body: Array("{}".utf8))
+                #expect(try await connection.readAnyStatus() == 100)
+                let response = try await connection.readResponse()
+                #expect(response.status == 202, "\(response.text)")
+            }
+            try await HTTP1Connection.with(port: harness.port) { connection in
+                try await connection.send(
+                    .POST, "/v1/streams/nowhere", headers: binaryHeaders(id: "e-2") + [("Expect", "100-continue")],
+                    body: Array("{}".utf8))
+                let refused = try await connection.readResponse()
+                #expect(refused.status == 404)
+                #expect(refused.header("connection") == "close")
+                #expect(try await connection.isClosedByServer())
+            }
+        }
+    }
+
     @Test("graceful shutdown lets a publish waiting on storage finish with its 202")
     func shutdownWaitsForPublish() async throws {
         try await GatewayHarness.with { harness in

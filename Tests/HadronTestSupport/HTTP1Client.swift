@@ -42,7 +42,10 @@ public final class HTTP1Connection {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // As addHTTPClientHandlers, but 1xx answers reach the test (the default drops them).
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)))
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
                         wrappingChannelSynchronously: channel)
                 }
@@ -110,6 +113,14 @@ public final class HTTP1Connection {
                 return TestResponse(
                     status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: [])
             }
+        }
+        throw TestFailure("the connection closed before a response head")
+    }
+
+    /// The status of the next response head, informational (1xx) ones included.
+    public func readAnyStatus() async throws -> Int {
+        while let part = try await inbound.next() {
+            if case .head(let head) = part { return Int(head.status.code) }
         }
         throw TestFailure("the connection closed before a response head")
     }
