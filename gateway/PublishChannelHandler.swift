@@ -38,11 +38,24 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case closed
     }
 
+    /// What becomes of an HTTP/1.1 connection after an answer (an HTTP/2 stream simply ends).
+    private enum Closing {
+        case keepAlive
+        /// The client asked for it, or the request broke off: close now.
+        case close
+        /// The client may still be sending a body the answer made moot. Closing with unread bytes makes the kernel
+        /// reset the connection, which can destroy the answer before the client reads it; so stop writing, read
+        /// and drop what still comes, and close when the client does or after ``lingerLimit``.
+        case linger
+    }
+
+    static let lingerLimit = TimeAmount.seconds(2)
+
     /// A taken publish being read.
     private struct Publish {
         var stream: String
         var fields: HTTPFields
-        var closeAfter: Bool
+        var closing: Closing
         var start: ContinuousClock.Instant
         var body: [UInt8] = []
     }
@@ -61,10 +74,18 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var held = CircularBuffer<Held>()
     private var readPending = false
     private var quiescePending = false
+    /// Whether this pipeline is one HTTP/2 stream rather than an HTTP/1.1 connection.
+    private var isStream = false
 
     init(publish: PublishHandler, metrics: GatewayMetrics) {
         self.publish = publish
         self.metrics = metrics
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // An accepted connection's parent is the listening channel, which has none; an HTTP/2 stream's parent is
+        // its connection. (Asking a socket channel for an HTTP/2 stream option would trap in NIO, not throw.)
+        isStream = context.channel.parent?.parent != nil
     }
 
     // MARK: Inbound
@@ -148,8 +169,8 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func take(_ head: HTTPRequest, stream: String, context: ChannelHandlerContext) {
         let expectsContinue = head.headerFields[.expect]?.lowercased() == "100-continue"
         var publish = Publish(
-            stream: stream, fields: head.headerFields, closeAfter: head.headerFields[.connection] == "close",
-            start: .now)
+            stream: stream, fields: head.headerFields,
+            closing: head.headerFields[.connection] == "close" ? .close : .keepAlive, start: .now)
         var refusal = self.publish.refusal(stream: stream)
         if refusal == nil, let declared = head.headerFields[.contentLength], let length = Int(declared),
             length > self.publish.maxRequestBytes
@@ -159,7 +180,7 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         if let refusal {
             // A client waiting for 100 Continue may or may not send the body now; the connection cannot tell which
             // bytes come next, so it closes after the answer.
-            if expectsContinue { publish.closeAfter = true }
+            if expectsContinue { publish.closing = .linger }
             state = .discarding
             respond(to: publish, received: 0, with: .failure(refusal), context: context)
             return
@@ -204,7 +225,7 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             // The request broke off mid-body (a malformed chunk): nothing of it is stored, and the connection
             // cannot be trusted to find the next request.
             state = .discarding
-            publish.closeAfter = true
+            publish.closing = .close
             let problem = ProblemDetails(.badRequest, "the request body could not be read: \(error)")
             respond(to: publish, received: publish.body.count, with: .failure(problem), context: context)
         default:
@@ -266,14 +287,24 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         response.headerFields[.contentLength] = String(body.readableBytes)
         response.headerFields[.date] = HTTPDate.shared.now
-        if publish.closeAfter { response.headerFields[.connection] = "close" }
+        let closing = isStream ? .keepAlive : publish.closing
+        if closing != .keepAlive { response.headerFields[.connection] = "close" }
         context.write(wrapOutboundOut(.head(response)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         metrics.request(
             route: GatewayResponder.Route.stream, status: response.status.code,
             duration: publish.start.duration(to: .now), received: received, sent: body.readableBytes)
-        if publish.closeAfter { context.close(promise: nil) }
+        switch closing {
+        case .keepAlive:
+            break
+        case .close:
+            context.close(promise: nil)
+        case .linger:
+            context.close(mode: .output, promise: nil)
+            let channel = context.channel
+            context.eventLoop.scheduleTask(in: Self.lingerLimit) { channel.close(promise: nil) }
+        }
     }
 
     /// The stream of a `/v1/streams/{stream}` path (query ignored), the way ``GatewayResponder`` routes it.

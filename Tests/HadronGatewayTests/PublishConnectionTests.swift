@@ -85,6 +85,12 @@ struct PublishConnectionTests {
                 #expect(refused.header("connection") == "close")
                 #expect(try await connection.isClosedByServer())
             }
+            // Over HTTP/2 only the stream ends: no connection-specific header, which HTTP/2 forbids.
+            let refused = try await harness.h2c(
+                .post, "/v1/streams/nowhere", headers: binaryHeaders(id: "e-3") + [("Expect", "100-continue")],
+                body: Array("{}".utf8))
+            #expect(refused.status == 404, "\(refused.text)")
+            #expect(refused.header("connection") == nil)
         }
     }
 
