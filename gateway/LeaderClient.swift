@@ -58,12 +58,9 @@ struct LeaderClient: Sendable {
                         "stream \(stream) has no partition \(partition) (it has \(streamRoute.partitionCount))")
                 }
                 if let address = route.address {
-                    var fields = HTTPFields()
-                    fields[Self.epochField] = String(route.epoch)
-                    if let contentType { fields[.contentType] = contentType }
-                    let request = InternalRequest(
-                        method: method, path: "/internal/v1/streams/\(stream)/partitions/\(partition)\(suffix)",
-                        headerFields: fields, body: body)
+                    let request = Self.request(
+                        method, stream: stream, partition: partition, suffix: suffix, epoch: route.epoch, body: body,
+                        contentType: contentType)
                     do {
                         let answer = try await execute(
                             request, to: address, timeout: requestTimeout + extraTimeout,
@@ -73,17 +70,17 @@ struct LeaderClient: Sendable {
                             reason = "leadership of the partition moved while the request was in flight"
                             continue
                         }
-                        switch response.status.code {
-                        case 421:
+                        switch retry(after: response, epoch: route.epoch, policy: policy) {
+                        case .notLeader:
                             reason = "node \(route.leader ?? address) is no longer its leader"
                             await redial(address)
-                        case 409 where policy.conflictIsFencing || isNewerEpoch(response, than: route.epoch):
+                        case .staleEpoch:
                             reason = "the leader epoch \(route.epoch) is stale"
                             await redial(address)
-                        case 503 where policy.retriesUnavailable:
+                        case .unavailable:
                             reason = ProblemDetails.detail(in: response.body) ?? "the leader cannot take writes now"
                             retryAfter = response.headerFields[.retryAfter] ?? retryAfter
-                        default:
+                        case nil:
                             return response
                         }
                     } catch {
@@ -133,32 +130,55 @@ struct LeaderClient: Sendable {
     /// Called at most once; nil may come synchronously.
     func attempt(
         _ method: HTTPRequest.Method, stream: String, partition: Int, suffix: String, body: ByteBuffer,
-        contentType: String, completion: @escaping @Sendable (InternalResponse?) -> Void
+        contentType: String, policy: RetryPolicy, completion: @escaping @Sendable (InternalResponse?) -> Void
     ) {
         guard let snapshot = view.snapshot, let route = snapshot.streams[stream]?.partition(partition),
             let address = route.address
         else { return completion(nil) }
-        var fields = HTTPFields()
-        fields[Self.epochField] = String(route.epoch)
-        fields[.contentType] = contentType
-        let request = InternalRequest(
-            method: method, path: "/internal/v1/streams/\(stream)/partitions/\(partition)\(suffix)",
-            headerFields: fields, body: body)
+        let request = Self.request(
+            method, stream: stream, partition: partition, suffix: suffix, epoch: route.epoch, body: body,
+            contentType: contentType)
         let cancellation = RequestCancellation()
         let watch = MoveWatch(view: view, stream: stream, partition: partition, route: route, cancellation: cancellation)
         watch.start(after: snapshot.generation)
         let started = client.start(request, to: address, timeout: requestTimeout, cancellation: cancellation) {
             result in
             watch.stop()
-            guard case .success(let response) = result else { return completion(nil) }
-            switch response.status.code {
-            case 421, 409, 503: completion(nil)
-            default: completion(response)
-            }
+            guard case .success(let response) = result,
+                retry(after: response, epoch: route.epoch, policy: policy) == nil
+            else { return completion(nil) }
+            completion(response)
         }
         if !started {
             watch.stop()
             completion(nil)
+        }
+    }
+
+    /// The request to a partition's leader at `epoch`.
+    private static func request(
+        _ method: HTTPRequest.Method, stream: String, partition: Int, suffix: String, epoch: Int32, body: ByteBuffer?,
+        contentType: String?
+    ) -> InternalRequest {
+        var fields = HTTPFields()
+        fields[epochField] = String(epoch)
+        if let contentType { fields[.contentType] = contentType }
+        return InternalRequest(
+            method: method, path: "/internal/v1/streams/\(stream)/partitions/\(partition)\(suffix)",
+            headerFields: fields, body: body)
+    }
+
+    /// Why a leader's answer is worth sending the request again under `policy`; nil when it is the final answer.
+    private enum Retry {
+        case notLeader, staleEpoch, unavailable
+    }
+
+    private func retry(after response: InternalResponse, epoch: Int32, policy: RetryPolicy) -> Retry? {
+        switch response.status.code {
+        case 421: .notLeader
+        case 409 where policy.conflictIsFencing || isNewerEpoch(response, than: epoch): .staleEpoch
+        case 503 where policy.retriesUnavailable: .unavailable
+        default: nil
         }
     }
 

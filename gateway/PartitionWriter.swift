@@ -24,8 +24,8 @@ enum AppendOutcome: Sendable {
 ///
 /// A lock guards the queue, never held across an await, and submissions complete through a callback rather than a
 /// suspended task: the gateway's publish path runs on the connection's event loop (``PublishChannelHandler``), and a
-/// callback lets it answer with one hop back to that loop instead of a task per request. Encoding and the network
-/// wait happen in one task per batch.
+/// callback lets it answer with one hop back to that loop instead of a task per request. Batches are encoded and
+/// sent from event-loop callbacks too (see ``sendNext()``); a task runs only when a batch needs the retry loop.
 final class PartitionWriter: Sendable {
     struct Settings: Sendable {
         var linger: Duration
@@ -81,18 +81,15 @@ final class PartitionWriter: Sendable {
     /// `completion` once with the outcome, on a thread of the writer's choosing.
     /// - Parameter bytes: their size by the gateway's event-size measure, for the batch bound.
     func append(_ events: [CloudEvent], receiveTime: Int64, bytes: Int, completion: @escaping Completion) {
-        let startsSending = state.withLock { state in
+        let (startsSending, full) = state.withLock { state in
             state.queue.append(Submission(events: events, receiveTime: receiveTime, bytes: bytes, completion: completion))
             state.queuedEvents += events.count
             state.queuedBytes += bytes
-            guard !state.sending else { return false }
+            guard !state.sending else { return (false, false) }
             state.sending = true
-            return true
+            return (true, state.queuedEvents >= settings.maxBatchEvents || state.queuedBytes >= settings.maxBatchBytes)
         }
         guard startsSending else { return }
-        let full = state.withLock {
-            $0.queuedEvents >= settings.maxBatchEvents || $0.queuedBytes >= settings.maxBatchBytes
-        }
         if settings.linger > .zero, !full {
             Task {
                 try? await Task.sleep(for: settings.linger)
@@ -100,13 +97,6 @@ final class PartitionWriter: Sendable {
             }
         } else {
             sendNext()
-        }
-    }
-
-    /// ``append(_:receiveTime:bytes:completion:)`` for a caller that waits.
-    func append(_ events: [CloudEvent], receiveTime: Int64, bytes: Int) async -> AppendOutcome {
-        await withCheckedContinuation { continuation in
-            append(events, receiveTime: receiveTime, bytes: bytes) { continuation.resume(returning: $0) }
         }
     }
 
@@ -133,7 +123,7 @@ final class PartitionWriter: Sendable {
         let count = events.count
         leaders.attempt(
             .post, stream: stream, partition: partition, suffix: "/records", body: bytes,
-            contentType: Self.contentType
+            contentType: Self.contentType, policy: .writes(window: settings.retryWindow)
         ) { response in
             if let response {
                 self.finish(batch, events: count, outcome: self.outcome(of: response))

@@ -28,11 +28,20 @@ struct PublishHandler: Sendable {
 
     /// The problem that refuses a publish to `name` before its body is read: no topology yet, or no such stream.
     func refusal(stream name: String) -> ProblemDetails? {
-        guard let snapshot = view.snapshot else {
-            return ProblemDetails(.serviceUnavailable, "the gateway has no topology yet", headers: [.retryAfter: "1"])
-        }
-        guard snapshot.streams[name] != nil else { return ProblemDetails(.notFound, "stream \(name) does not exist") }
+        if case .failure(let problem) = route(stream: name) { return problem }
         return nil
+    }
+
+    /// The stream's current topology, or the problem that refuses publishing to it.
+    private func route(stream name: String) -> Result<TopologyView.StreamRoute, ProblemDetails> {
+        guard let snapshot = view.snapshot else {
+            return .failure(
+                ProblemDetails(.serviceUnavailable, "the gateway has no topology yet", headers: [.retryAfter: "1"]))
+        }
+        guard let stream = snapshot.streams[name] else {
+            return .failure(ProblemDetails(.notFound, "stream \(name) does not exist"))
+        }
+        return .success(stream)
     }
 
     /// The 413 for a body over `maxRequestBytes`.
@@ -67,7 +76,7 @@ struct PublishHandler: Sendable {
             return completion(.failure(error))
         }
         let (events, sizes, partitions) = (request.events, request.sizes, request.partitions)
-        guard !events.isEmpty else { return completion(.success(Self.accepted(partitions: [], offsets: []))) }
+        guard !events.isEmpty else { return completion(.success(ResponseBodies.accepted(partitions: [], offsets: []))) }
         let receiveTime = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
 
         // The common case, one partition: no grouping, one callback.
@@ -77,7 +86,7 @@ struct PublishHandler: Sendable {
                 switch outcome {
                 case .stored(let baseOffset):
                     let offsets = events.indices.map { baseOffset + Int64($0) }
-                    completion(.success(Self.accepted(partitions: partitions, offsets: offsets)))
+                    completion(.success(ResponseBodies.accepted(partitions: partitions, offsets: offsets)))
                 case .failed(let problem):
                     completion(.failure(problem))
                 }
@@ -101,7 +110,7 @@ struct PublishHandler: Sendable {
                 return completion(
                     .failure(Self.partialFailure(partitions: partitions, offsets: offsets, failures: failures)))
             }
-            completion(.success(Self.accepted(partitions: partitions, offsets: offsets)))
+            completion(.success(ResponseBodies.accepted(partitions: partitions, offsets: offsets)))
         }
         for (partition, indices) in shares {
             let writer = writers.writer(stream: name, partition: partition)
@@ -121,8 +130,7 @@ struct PublishHandler: Sendable {
     /// Decodes and checks every event before anything is written, and picks each event's partition.
     private func validate(stream name: String, fields: HTTPFields, body: [UInt8]) throws(ProblemDetails) -> Validated {
         // The topology may have changed since the head was checked.
-        if let refusal = refusal(stream: name) { throw refusal }
-        let partitionCount = view.snapshot?.streams[name]?.partitionCount ?? 0
+        let partitionCount = try route(stream: name).get().partitionCount
         let events: [CloudEvent]
         do {
             events = try HTTPBinding.decode(fields: fields, body: body).events
@@ -170,10 +178,6 @@ struct PublishHandler: Sendable {
         } catch {
             throw ProblemDetails(.badRequest, "the request body could not be read: \(error)")
         }
-    }
-
-    private static func accepted(partitions: [Int], offsets: [Int64]) -> ByteBuffer {
-        ResponseBodies.accepted(partitions: partitions, offsets: offsets)
     }
 
     /// Some partitions stored their share and some could not: 503 listing, per event in request order, where it
