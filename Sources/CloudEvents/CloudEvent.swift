@@ -118,6 +118,18 @@ extension CloudEvent {
     /// ``validate()``, skipping the checks whose outcome `facts` already settles (they would pass). The order of
     /// the remaining checks, and so which error a bad event gets, is unchanged.
     func validate(assuming facts: EstablishedFacts) throws(CloudEventError) {
+        try Self.validate(
+            id: id, source: source, type: type, specversion: specversion, datacontenttype: datacontenttype,
+            subject: subject, extensions: extensions, assuming: facts)
+    }
+
+    /// The checks of ``validate(assuming:)`` over the parts of an event not yet built, so that a decoder can refuse
+    /// a bad event before it builds (and copies) the struct. `dataschema` and `time` are valid by their types.
+    @inline(__always)
+    static func validate(
+        id: String, source: URIReference, type: String, specversion: String, datacontenttype: String?,
+        subject: String?, extensions: [String: AttributeValue], assuming facts: EstablishedFacts
+    ) throws(CloudEventError) {
         guard specversion == CloudEvent.specVersion else {
             throw .init(.unsupportedSpecVersion, attribute: "specversion", "must be \"1.0\", got \"\(specversion)\"")
         }
@@ -127,7 +139,9 @@ extension CloudEvent {
         if let subject, subject.isEmpty {
             throw .init(.emptyAttribute, attribute: "subject", "must be a non-empty string when present")
         }
-        if !facts.contains(.printableASCIIStrings) { try validateStrings() }
+        if !facts.contains(.printableASCIIStrings) {
+            try validateStrings(id: id, type: type, subject: subject, datacontenttype: datacontenttype, extensions: extensions)
+        }
         if !facts.contains(.validMediaType), let datacontenttype, !MediaType.isValid(datacontenttype) {
             throw .init(
                 .invalidMediaType, attribute: "datacontenttype",

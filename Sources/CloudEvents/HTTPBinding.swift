@@ -138,28 +138,33 @@ public enum HTTPBinding {
         guard let type else {
             throw CloudEventError(.missingAttribute, attribute: "type", "is required (header ce-type)")
         }
-        var event = CloudEvent(
-            id: id, source: try JSONEventFormat.attributeURIReference("source", source), type: type,
-            specversion: specversion, datacontenttype: contentType, subject: subject, extensions: extensions)
-        if let dataschema { event.dataschema = try JSONEventFormat.attributeURI("dataschema", dataschema) }
-        if let time { event.time = try JSONEventFormat.attributeTimestamp("time", time) }
+        // Every value is settled and checked before the event is built, and the parts are consumed into it: building
+        // it early and then setting time, dataschema and data cost whole-struct copies (7 % of binary decode).
+        let sourceReference = try JSONEventFormat.attributeURIReference("source", source)
+        let schema = try dataschema.map { (text) throws(CloudEventError) in
+            try JSONEventFormat.attributeURI("dataschema", text)
+        }
+        let timestamp = try time.map { (text) throws(CloudEventError) in
+            try JSONEventFormat.attributeTimestamp("time", text)
+        }
         // Extension names were checked as they were read, and binary mode makes every extension a String.
         var established: CloudEvent.EstablishedFacts = [.validStringExtensions]
         if allPrintableASCII { established.insert(.printableASCIIStrings) }
         let mediaType = contentType.flatMap { MediaTypeFacts($0) }
         if mediaType != nil { established.insert(.validMediaType) }
-        try event.validate(assuming: established)
-        if !body.isEmpty {
-            if let contentType, let mediaType, mediaType.isJSON, mediaType.isUTF8,
-                !JSONValidation.isJSONText(body)
-            {
-                throw CloudEventError(
-                    .invalidData, attribute: "data",
-                    "the body is declared as JSON (\(contentType)) but is not valid JSON")
-            }
-            event.data = body
+        try CloudEvent.validate(
+            id: id, source: sourceReference, type: type, specversion: specversion, datacontenttype: contentType,
+            subject: subject, extensions: extensions, assuming: established)
+        if !body.isEmpty, let contentType, let mediaType, mediaType.isJSON, mediaType.isUTF8,
+            !JSONValidation.isJSONText(body)
+        {
+            throw CloudEventError(
+                .invalidData, attribute: "data", "the body is declared as JSON (\(contentType)) but is not valid JSON")
         }
-        return event
+        return CloudEvent(
+            id: consume id, source: consume sourceReference, type: consume type, specversion: consume specversion,
+            datacontenttype: consume contentType, dataschema: consume schema, subject: consume subject,
+            time: consume timestamp, extensions: consume extensions, data: body.isEmpty ? nil : body)
     }
 
     /// Encodes an event in binary mode. Use ``encodeForDelivery(_:)`` unless binary mode is required: an event

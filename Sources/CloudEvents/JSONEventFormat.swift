@@ -346,7 +346,9 @@ enum DataRepresentation {
 
 extension CloudEvent {
     /// Every String-typed attribute holds only characters the CloudEvents type system allows.
-    func validateStrings() throws(CloudEventError) {
+    static func validateStrings(
+        id: String, type: String, subject: String?, datacontenttype: String?, extensions: [String: AttributeValue]
+    ) throws(CloudEventError) {
         func check(_ name: String, _ value: String?) throws(CloudEventError) {
             guard let value, !UTF8Validation.isAllowedAttributeString(value) else { return }
             throw CloudEventError(

@@ -98,6 +98,11 @@ enum URIGrammar {
     }
 
     private static func isAuthority(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        // Nearly every authority is a plain host name: unreserved and sub-delim bytes only, which is a valid
+        // reg-name with no userinfo, port or IP literal. One pass settles it; anything else takes the full grammar.
+        var index = bytes.startIndex
+        while index < bytes.endIndex, isUnreservedOrSubDelim(bytes[index]) { index += 1 }
+        if index == bytes.endIndex { return true }
         var rest = bytes
         if let at = rest.lastIndex(of: 0x40) {
             guard isRun(rest[rest.startIndex..<at], allowingColon: true) else { return false }
