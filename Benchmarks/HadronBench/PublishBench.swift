@@ -31,14 +31,20 @@ func runPublishBenchmarks() async throws {
     defer { directory.remove() }
     let bench = try PublishBench(directory: directory.path, tools: tools)
 
-    var ceiling = PublishBench.Ceiling()
-    if let nginx = tools.nginx {
-        ceiling = try await bench.measureNginx(nginx)
-    } else {
-        print("BENCH nginx skipped: nginx not found (Debian package nginx-light)")
+    // `HADRON_BENCH_ONLY=publish.rf1` runs nginx and the replicationFactor 1 figures, `publish.rf3` the replicated ones.
+    var batchRate: Double?
+    if BenchFilter.selects("publish.rf1") {
+        var ceiling = PublishBench.Ceiling()
+        if let nginx = tools.nginx {
+            ceiling = try await bench.measureNginx(nginx)
+        } else {
+            print("BENCH nginx skipped: nginx not found (Debian package nginx-light)")
+        }
+        batchRate = try await bench.measureHadron(hadron, against: ceiling)
     }
-    let batchRate = try await bench.measureHadron(hadron, against: ceiling)
-    try await bench.measureReplicated(hadron, singleReplicaBatchRate: batchRate)
+    if BenchFilter.selects("publish.rf3") {
+        try await bench.measureReplicated(hadron, singleReplicaBatchRate: batchRate)
+    }
 }
 
 struct PublishBench: Sendable {

@@ -5,8 +5,10 @@ import Foundation
 ///
 /// - `publish.batch.rf3`: batched publish (100 events per request) and its ratio to `publish.batch`.
 /// - `publish.single.rf3`: single events as fast as 64 connections go — the maximum load.
-/// - `publish.single.rf3.halfload.p99`: single events at half that rate over the same 64 connections, paced by
-///   `h2load --rps`, with the 99th percentile latency computed from h2load's per-request log.
+/// - `publish.single.rf3.halfload.p99`: single events at half that rate, arriving evenly over the same 64
+///   connections (``PacedLoad``), latency from each request's due time.
+/// - `publish.single.rf3.halfload.h2load-bursts.p99`: the same average rate paced by `h2load --rps`, which sends it
+///   as bursts of 64 simultaneous requests.
 extension PublishBench {
     func measureReplicated(_ hadron: String, singleReplicaBatchRate: Double?) async throws {
         guard let wrk = tools.wrk else {
@@ -33,20 +35,32 @@ extension PublishBench {
             BenchReport.line("publish.single.rf3", single.successRate, "req/s")
             if let p99 = single.p99 { BenchReport.line("publish.single.rf3.p99", p99 * 1000, "ms") }
 
+            // Half the maximum rate, arriving evenly over the same 64 connections (HTTP/1.1, as the maximum was
+            // measured); latency from each request's due time.
+            let (host, port) = try Self.hostAndPort(cluster.gatewayAddress)
+            let paced = try await PacedLoad.singleEvents(host: host, port: port).run(
+                rate: single.successRate / 2, connections: Self.connections, warmUp: .seconds(1), seconds: Self.seconds)
+            BenchReport.line("publish.single.rf3.halfload", paced.successRate, "req/s")
+            if paced.due > 0 {
+                BenchReport.line("publish.single.rf3.halfload.failed", Double(paced.due - paced.succeeded), "requests")
+            }
+            if let p50 = paced.percentile(0.5) { BenchReport.line("publish.single.rf3.halfload.p50", p50 * 1000, "ms") }
+            if let p99 = paced.percentile(0.99) { BenchReport.line("publish.single.rf3.halfload.p99", p99 * 1000, "ms") }
+
             if let h2load = tools.h2load {
-                // The same connections as the maximum-load run, each paced to half its share: batching (and so
-                // the cost per event) stays comparable, only the rate halves.
+                // The figure earlier sessions reported: h2load --rps at the same average rate over h2c. Its clients'
+                // timers fire together, so this is bursts of 64 simultaneous requests (see PacedLoad), kept to show
+                // how bursts of full concurrency fare.
                 let clients = Self.connections
                 let perClient = max(1, Int(single.successRate / 2 / Double(clients)))
-                let paced = try await H2LoadRun.runPaced(
+                let bursts = try await H2LoadRun.runPaced(
                     h2load, url: url, body: singleBody, headers: Self.singleHeaders, seconds: Self.seconds,
                     clients: clients, requestsPerSecondPerClient: perClient, in: directory)
-                BenchReport.line("publish.single.rf3.halfload", paced.run.successRate, "req/s")
-                if let p99 = paced.p99 {
-                    BenchReport.line("publish.single.rf3.halfload.p99", p99 * 1000, "ms")
+                if let p99 = bursts.p99 {
+                    BenchReport.line("publish.single.rf3.halfload.h2load-bursts.p99", p99 * 1000, "ms")
                 }
             } else {
-                print("BENCH publish.single.rf3.halfload skipped: h2load not found (Debian package nghttp2-client)")
+                print("BENCH publish.single.rf3.halfload.h2load-bursts skipped: h2load not found (nghttp2-client)")
             }
         } catch {
             await cluster.closeClient()
@@ -84,4 +98,42 @@ extension H2LoadRun {
         let p99 = durations.isEmpty ? nil : durations[min(durations.count - 1, Int(Double(durations.count) * 0.99))]
         return (run, p99)
     }
+}
+
+extension PublishBench {
+    /// `host:port` of a listening address as the processes announce it.
+    static func hostAndPort(_ address: String) throws -> (String, Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw BenchFailure("not a host:port address: \(address)")
+        }
+        return (String(address[..<colon]), port)
+    }
+}
+
+extension PacedLoad {
+    /// The single-event publish of the other benchmarks: 1 KiB binary-mode events to the stream `events`.
+    static func singleEvents(host: String, port: Int) -> PacedLoad {
+        PacedLoad(
+            host: host, port: port, path: "/v1/streams/events",
+            headers: PublishBench.singleHeaders.map { header in
+                let colon = header.firstIndex(of: ":")!
+                return (String(header[..<colon]), String(header[header.index(after: colon)...].drop(while: { $0 == " " })))
+            },
+            body: Array(repeating: UInt8(ascii: "x"), count: 1_024))
+    }
+}
+
+/// `HADRON_BENCH_PACED=<host:port>@<rate>`: ``PacedLoad/singleEvents(host:port:)`` against a running gateway.
+func runPacedLoad(_ target: String) async throws {
+    let parts = target.split(separator: "@")
+    guard parts.count == 2, let rate = Double(parts[1]) else {
+        throw BenchFailure("HADRON_BENCH_PACED must be <host:port>@<rate>, got \(target)")
+    }
+    let (host, port) = try PublishBench.hostAndPort(String(parts[0]))
+    let outcome = try await PacedLoad.singleEvents(host: host, port: port).run(
+        rate: rate, connections: PublishBench.connections, warmUp: .seconds(1), seconds: PublishBench.seconds)
+    BenchReport.line("paced", outcome.successRate, "req/s")
+    BenchReport.line("paced.failed", Double(outcome.due - outcome.succeeded), "requests")
+    if let p50 = outcome.percentile(0.5) { BenchReport.line("paced.p50", p50 * 1000, "ms") }
+    if let p99 = outcome.percentile(0.99) { BenchReport.line("paced.p99", p99 * 1000, "ms") }
 }
