@@ -77,19 +77,11 @@ final class OffsetWatch: Sendable {
 
     /// Waits until the high watermark passes `offset` (is above it), `timeout` elapses, the task is cancelled, or
     /// the waiters are woken; returns the high watermark then.
+    ///
+    /// One continuation per wait: ``LongPollTimeouts`` ends it when the time is up, so no task or timer is made
+    /// for it (those showed as most of a storage node's context switches under replicated load).
     func wait(untilAbove offset: Int64, timeout: Duration) async -> Int64 {
         guard timeout > .zero else { return self.offset }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.park(untilAbove: offset) }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
-        return self.offset
-    }
-
-    /// Suspends until an advance passes `offset`; cancellation resumes it early.
-    private func park(untilAbove offset: Int64) async {
         let id = state.withLock { state in
             defer { state.nextWaiterID &+= 1 }
             return state.nextWaiterID
@@ -103,12 +95,22 @@ final class OffsetWatch: Sendable {
                     state.waiters[id] = Waiter(offset: offset, continuation: continuation)
                     return true
                 }
-                if !parked { continuation.resume() }
+                if parked {
+                    LongPollTimeouts.shared.expire(id, of: self, after: timeout)
+                } else {
+                    continuation.resume()
+                }
             }
         } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.continuation.resume()
+            expire(id)
         }
+        return self.offset
+    }
+
+    /// Resumes the wait `id` if it is still parked: its time is up, or its task was cancelled.
+    func expire(_ id: UInt64) {
+        let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+        waiter?.continuation.resume()
     }
 
     /// How many long polls are parked; for tests and diagnostics.

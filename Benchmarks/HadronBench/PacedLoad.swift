@@ -1,5 +1,5 @@
+import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// An open-loop load at a constant rate over HTTP/1.1 keep-alive connections: request k of the run is due at
@@ -52,20 +52,18 @@ struct PacedLoad {
     private func run(
         on group: MultiThreadedEventLoopGroup, rate: Double, connections: Int, warmUp: TimeAmount, seconds: Int
     ) async throws -> Outcome {
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-        head.headers.add(name: "Host", value: "\(host):\(port)")
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
-        head.headers.add(name: "Content-Length", value: "\(body.count)")
-        let request = PacedConnection.Request(head: head, body: ByteBuffer(bytes: body))
+        var text = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        text += "Content-Length: \(body.count)\r\n\r\n"
+        var request = ByteBuffer(string: text)
+        request.writeBytes(body)
 
         var channels: [(any Channel, PacedConnection)] = []
         for _ in 0..<connections {
             let handler = PacedConnection(request: request)
             let channel = try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.pipeline.addHTTPClientHandlers().flatMap { channel.pipeline.addHandler(handler) }
-                }
+                .channelInitializer { channel in channel.pipeline.addHandler(handler) }
                 .connect(host: host, port: port).get()
             channels.append((channel, handler))
         }
@@ -103,24 +101,19 @@ struct PacedLoad {
 /// One connection of a ``PacedLoad``: sends the request at each due time, one at a time, queueing due times that
 /// arrive while an answer is outstanding. Lives on its channel's event loop only.
 final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
-
-    struct Request {
-        let head: HTTPRequestHead
-        let body: ByteBuffer
-    }
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     struct Counts: Sendable {
         var due = 0
         var latencies: [Double] = []
     }
 
-    private let request: Request
+    private let request: ByteBuffer
+    private var framer = ResponseFramer()
     private var waiting: [NIODeadline] = []
     private var waitingHead = 0
     private var outstanding: NIODeadline?
-    private var status: UInt = 0
     private var measuredFrom = NIODeadline.distantFuture
     private var period = TimeAmount.zero
     private var end = NIODeadline.distantPast
@@ -128,7 +121,7 @@ final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
     private var finished = false
     private var drained: EventLoopPromise<Counts>?
 
-    init(request: Request) { self.request = request }
+    init(request: ByteBuffer) { self.request = request }
 
     func schedule(
         on channel: any Channel, first: NIODeadline, every period: TimeAmount, until end: NIODeadline,
@@ -164,19 +157,21 @@ final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = head.status.code
-        case .body:
-            break
-        case .end:
-            if let due = outstanding, due >= measuredFrom, (200..<300).contains(status) {
-                counts.latencies.append(Double((NIODeadline.now() - due).nanoseconds) / 1e9)
-            }
-            outstanding = nil
-            sendNext(on: context.channel)
-            settleIfDrained()
+        var bytes = unwrapInboundIn(data)
+        do {
+            while let status = try framer.nextResponse(&bytes) { answered(status: status, on: context.channel) }
+        } catch {
+            context.close(promise: nil)
         }
+    }
+
+    private func answered(status: Int, on channel: any Channel) {
+        if let due = outstanding, due >= measuredFrom, (200..<300).contains(status) {
+            counts.latencies.append(Double((NIODeadline.now() - due).nanoseconds) / 1e9)
+        }
+        outstanding = nil
+        sendNext(on: channel)
+        settleIfDrained()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -200,9 +195,7 @@ final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
             waiting.removeFirst(waitingHead)
             waitingHead = 0
         }
-        channel.write(HTTPClientRequestPart.head(request.head), promise: nil)
-        channel.write(HTTPClientRequestPart.body(.byteBuffer(request.body)), promise: nil)
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        channel.writeAndFlush(request, promise: nil)
     }
 
     private func settleIfDrained() {
@@ -212,5 +205,59 @@ final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
     private func settle() {
         drained?.succeed(counts)
         drained = nil
+    }
+}
+
+/// Frames HTTP/1.1 responses in a byte stream by their `Content-Length`: enough for the gateway's answers, which
+/// always carry one, and far cheaper than a general parser. Anything else is an error that ends the connection.
+struct ResponseFramer {
+    private var pending = ByteBuffer()
+    private var bodyRemaining: Int?
+    private var status = 0
+
+    struct Malformed: Error {}
+
+    /// The status of the next complete response in what has arrived so far, consuming it; nil when incomplete.
+    mutating func nextResponse(_ incoming: inout ByteBuffer) throws -> Int? {
+        pending.writeBuffer(&incoming)
+        while true {
+            if let remaining = bodyRemaining {
+                guard pending.readableBytes >= remaining else { return nil }
+                pending.moveReaderIndex(forwardBy: remaining)
+                bodyRemaining = nil
+                if pending.readableBytes == 0 { pending.clear() }
+                return status
+            }
+            let view = pending.readableBytesView
+            guard let end = Self.headEnd(view) else { return nil }
+            let head = view[view.startIndex..<end]
+            guard head.count > 12, head.starts(with: "HTTP/1.1 ".utf8),
+                let code = Int(String(decoding: head.dropFirst(9).prefix(3), as: UTF8.self)),
+                let length = Self.contentLength(head)
+            else { throw Malformed() }
+            status = code
+            bodyRemaining = length
+            pending.moveReaderIndex(forwardBy: end + 4 - view.startIndex)
+        }
+    }
+
+    private static func headEnd(_ bytes: ByteBufferView) -> Int? {
+        var index = bytes.startIndex
+        while index + 3 < bytes.endIndex {
+            if bytes[index] == 0x0D, bytes[index + 1] == 0x0A, bytes[index + 2] == 0x0D, bytes[index + 3] == 0x0A {
+                return index
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func contentLength(_ head: ByteBufferView.SubSequence) -> Int? {
+        for line in head.split(separator: 0x0A) {
+            let text = String(decoding: line, as: UTF8.self)
+            guard let colon = text.firstIndex(of: ":"), text[..<colon].lowercased() == "content-length" else { continue }
+            return Int(text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return nil
     }
 }

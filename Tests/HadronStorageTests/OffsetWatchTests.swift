@@ -30,6 +30,33 @@ import Testing
         #expect(watermark.waiterCount == 0)
     }
 
+    @Test func aShortWaitParkedAfterALongOneEndsOnTime() async throws {
+        let watermark = OffsetWatch(0)
+        let long = Task { await watermark.wait(untilAbove: 0, timeout: .seconds(60)) }
+        try await eventually("the long wait is parked") { watermark.waiterCount == 1 }
+        // The timeout thread sleeps until the long wait's deadline unless the new, earlier one wakes it.
+        let started = ContinuousClock.now
+        #expect(await watermark.wait(untilAbove: 0, timeout: .milliseconds(50)) == 0)
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(watermark.waiterCount == 1)
+        long.cancel()
+        #expect(await long.value == 0)
+    }
+
+    @Test func waitsAnsweredEarlyAreNotResumedAgainAtTheirDeadline() async throws {
+        let watermark = OffsetWatch(0)
+        for offset in 0..<20 {
+            let wait = Task { await watermark.wait(untilAbove: Int64(offset), timeout: .milliseconds(30)) }
+            try await eventually("the wait is parked") { watermark.waiterCount == 1 }
+            watermark.advance(to: Int64(offset) + 1)
+            #expect(await wait.value == Int64(offset) + 1)
+        }
+        // A later wait times out only after every earlier deadline has passed, each finding nothing to resume (a
+        // second resume of a continuation would trap).
+        #expect(await watermark.wait(untilAbove: 20, timeout: .milliseconds(100)) == 20)
+        #expect(watermark.waiterCount == 0)
+    }
+
     @Test func cancellationAndDrainEndWaits() async throws {
         let watermark = OffsetWatch(0)
         let cancelled = Task { await watermark.wait(untilAbove: 0, timeout: .seconds(30)) }
