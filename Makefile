@@ -46,8 +46,9 @@ dev: deps
 	$$($(SWIFT) build --show-bin-path)/hadron dev $(DEV_FLAGS)
 
 # Release build; every figure printed as `BENCH <name> <value> <unit>`.
-# HADRON_BENCH_ONLY=<prefix> runs part of HadronBench: a group (cloudevents, recordbatch, segmentlog, publish) or
-# a CloudEvents benchmark (cloudevents.binary.decode), e.g. HADRON_BENCH_ONLY=cloudevents .build/release/HadronBench.
+# HADRON_BENCH_ONLY=<prefix> runs part of HadronBench: a group (cloudevents, recordbatch, segmentlog, publish,
+# publish.rf1, publish.rf3) or a CloudEvents benchmark (cloudevents.binary.decode), e.g.
+# HADRON_BENCH_ONLY=cloudevents .build/release/HadronBench.
 bench: deps
 	$(call apt_install,$(BENCH_PACKAGES))
 	$(SWIFT) build -c release --product hadron
