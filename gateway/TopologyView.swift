@@ -56,7 +56,7 @@ final class TopologyView: Sendable {
             }
             self.streams = streams
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             self.json = (try? [UInt8](encoder.encode(topology))) ?? Array("{}".utf8)
         }
 

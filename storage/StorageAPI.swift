@@ -82,7 +82,7 @@ struct StorageAPI: Sendable {
         let replica = try replica(context)
         let status = await replica.status()
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Self.json(ByteBuffer(bytes: try encoder.encode(status)))
     }
 
@@ -167,7 +167,7 @@ struct StorageAPI: Sendable {
         }
         let offsets = try await replica.committedOffsets(callerEpoch: epoch)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Self.json(ByteBuffer(bytes: try encoder.encode(["groups": offsets])))
     }
 

@@ -27,7 +27,7 @@ public struct ProblemDetails: HTTPResponseError, Sendable {
             "type": "about:blank", "title": status.reasonPhrase, "status": status.code, "detail": detail,
         ]
         for (name, value) in members { object[name] = value.jsonObject }
-        return (try? [UInt8](JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))) ?? []
+        return (try? [UInt8](JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))) ?? []
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
