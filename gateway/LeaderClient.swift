@@ -138,10 +138,9 @@ struct LeaderClient: Sendable {
         let request = Self.request(
             method, stream: stream, partition: partition, suffix: suffix, epoch: route.epoch, body: body,
             contentType: contentType)
-        let cancellation = RequestCancellation()
-        let watch = MoveWatch(view: view, stream: stream, partition: partition, route: route, cancellation: cancellation)
-        watch.start(after: snapshot.generation)
-        let started = client.start(request, to: address, timeout: requestTimeout, cancellation: cancellation) {
+        let watch = MoveWatch.started(
+            view: view, stream: stream, partition: partition, route: route, after: snapshot.generation)
+        let started = client.start(request, to: address, timeout: requestTimeout, cancellation: watch.cancellation) {
             result in
             watch.stop()
             guard case .success(let response) = result,
@@ -197,15 +196,12 @@ struct LeaderClient: Sendable {
         partition: Int, route: TopologyView.PartitionRoute, generation: UInt64
     ) async throws -> InternalResponse? {
         guard abandonWhenMoved else { return try await client.execute(request, to: address, timeout: timeout) }
-        let cancellation = RequestCancellation()
-        let watch = MoveWatch(
-            view: view, stream: stream, partition: partition, route: route, cancellation: cancellation)
-        watch.start(after: generation)
+        let watch = MoveWatch.started(view: view, stream: stream, partition: partition, route: route, after: generation)
         defer { watch.stop() }
         do {
-            return try await client.execute(request, to: address, timeout: timeout, cancellation: cancellation)
+            return try await client.execute(request, to: address, timeout: timeout, cancellation: watch.cancellation)
         } catch {
-            if cancellation.isCancelled, !Task.isCancelled { return nil }
+            if watch.cancellation.isCancelled, !Task.isCancelled { return nil }
             throw error
         }
     }
@@ -248,23 +244,29 @@ private final class MoveWatch: Sendable {
     private let stream: String
     private let partition: Int
     private let route: TopologyView.PartitionRoute
-    private let cancellation: RequestCancellation
+    /// Cancelled when the partition moves; the request to the old leader honours it.
+    let cancellation = RequestCancellation()
     /// The registered observer, if any; nil once stopped or moved.
     private let observer = Mutex<(id: Int?, stopped: Bool)>((nil, false))
 
-    init(
-        view: TopologyView, stream: String, partition: Int, route: TopologyView.PartitionRoute,
-        cancellation: RequestCancellation
-    ) {
+    private init(view: TopologyView, stream: String, partition: Int, route: TopologyView.PartitionRoute) {
         self.view = view
         self.stream = stream
         self.partition = partition
         self.route = route
-        self.cancellation = cancellation
+    }
+
+    /// A watch on `route` of the snapshot at `generation`, already watching; stop it once the request is answered.
+    static func started(
+        view: TopologyView, stream: String, partition: Int, route: TopologyView.PartitionRoute, after generation: UInt64
+    ) -> MoveWatch {
+        let watch = MoveWatch(view: view, stream: stream, partition: partition, route: route)
+        watch.start(after: generation)
+        return watch
     }
 
     /// Watches for changes after `generation`, the snapshot the route came from.
-    func start(after generation: UInt64) {
+    private func start(after generation: UInt64) {
         let id = view.onChange(after: generation) { [self] in changed() }
         guard let id else { return }
         let stopped = observer.withLock { observer in
