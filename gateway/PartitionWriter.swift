@@ -109,18 +109,11 @@ final class PartitionWriter: Sendable {
     /// leader deduplicates it by producer sequence.
     private func sendNext() {
         guard let (batch, identity) = takeBatch() else { return }
-        var events: [CloudEvent] = []
-        var receiveTimes: [Int64] = []
-        events.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
-        receiveTimes.reserveCapacity(events.capacity)
-        for submission in batch {
-            events.append(contentsOf: submission.events)
-            receiveTimes.append(contentsOf: repeatElement(submission.receiveTime, count: submission.events.count))
-        }
+        let groups = batch.map { RecordBatchEncoder.Group(events: $0.events, receiveTime: $0.receiveTime) }
+        let count = batch.reduce(0) { $0 + $1.events.count }
         let encoder = RecordBatchEncoder(
             producerId: identity.id, producerEpoch: identity.epoch, baseSequence: identity.nextSequence)
-        let bytes = ByteBuffer(bytes: encoder.encode(events, receiveTimes: receiveTimes))
-        let count = events.count
+        let bytes = ByteBuffer(bytes: encoder.encode(groups))
         leaders.attempt(
             .post, stream: stream, partition: partition, suffix: "/records", body: bytes,
             contentType: Self.contentType, policy: .writes(window: settings.retryWindow)

@@ -18,56 +18,73 @@ public struct RecordBatchEncoder: Sendable {
         self.baseSequence = baseSequence
     }
 
+    /// Events received together (one request's share of a partition) and when, in milliseconds since the Unix epoch.
+    public struct Group: Sendable {
+        public var events: [CloudEvent]
+        public var receiveTime: Int64
+
+        public init(events: [CloudEvent], receiveTime: Int64) {
+            self.events = events
+            self.receiveTime = receiveTime
+        }
+    }
+
     /// Encodes `events`, all received at `receiveTime` (milliseconds since the Unix epoch), as one batch with
     /// base offset 0 and epoch 0, ready for a leader to stamp.
     public func encode(_ events: [CloudEvent], receiveTime: Int64) -> [UInt8] {
-        encode(events, firstTimestamp: receiveTime) { _ in 0 }
+        encode([Group(events: events, receiveTime: receiveTime)])
     }
 
-    /// Encodes `events`, event `i` received at `receiveTimes[i]`, for a batch that gathers several requests.
-    public func encode(_ events: [CloudEvent], receiveTimes: [Int64]) -> [UInt8] {
-        precondition(receiveTimes.count == events.count, "one receive time per event")
-        precondition(!events.isEmpty, "a record batch holds at least one event")
-        let first = receiveTimes[0]
-        return encode(events, firstTimestamp: first) { receiveTimes[$0] &- first }
-    }
+    /// Encodes the events of `groups` in order as one batch, each record stamped with its group's receive time: a
+    /// batch that gathers several requests. The groups are read in place, so gathering requests copies no event.
+    public func encode(_ groups: [Group]) -> [UInt8] {
+        guard let first = groups.first(where: { !$0.events.isEmpty })?.receiveTime else {
+            preconditionFailure("a record batch holds at least one event")
+        }
+        var count = 0
+        for group in groups { count += group.events.count }
+        precondition(count <= Int(Int32.max), "too many events for one batch")
 
-    private func encode(
-        _ events: [CloudEvent], firstTimestamp: Int64, timestampDelta: (Int) -> Int64
-    ) -> [UInt8] {
-        precondition(!events.isEmpty, "a record batch holds at least one event")
-        precondition(events.count <= Int(Int32.max), "too many events for one batch")
-
+        // Sizes are measured once and kept for the writing pass, which must agree with them byte for byte.
+        var sizes: [Int] = []
+        sizes.reserveCapacity(count)
         var total = RecordBatchHeader.size
         var maxDelta: Int64 = 0
-        for index in events.indices {
-            let delta = timestampDelta(index)
-            maxDelta = max(maxDelta, delta)
-            let body = Self.bodySize(events[index], offsetDelta: index, timestampDelta: delta)
-            total += RecordLayout.varintSize(body) + body
+        for group in groups {
+            let delta = group.receiveTime &- first
+            if !group.events.isEmpty { maxDelta = max(maxDelta, delta) }
+            for index in group.events.indices {
+                let body = Self.bodySize(group.events[index], offsetDelta: sizes.count, timestampDelta: delta)
+                sizes.append(body)
+                total += RecordLayout.varintSize(body) + body
+            }
         }
         precondition(total - 12 <= Int(Int32.max), "a record batch is limited to 2 GiB")
 
         let header = RecordBatchHeader(
             batchLength: Int32(total - 12),
-            lastOffsetDelta: Int32(events.count - 1),
-            firstTimestamp: firstTimestamp,
-            maxTimestamp: firstTimestamp &+ maxDelta,
+            lastOffsetDelta: Int32(count - 1),
+            firstTimestamp: first,
+            maxTimestamp: first &+ maxDelta,
             producerId: producerId,
             producerEpoch: producerEpoch,
             baseSequence: baseSequence,
-            recordCount: Int32(events.count)
+            recordCount: Int32(count)
         )
         return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
             let batch = UnsafeMutableRawBufferPointer(buffer)
             var writer = RecordWriter(batch, at: RecordBatchHeader.size)
-            for index in events.indices {
-                let delta = timestampDelta(index)
-                let body = Self.bodySize(events[index], offsetDelta: index, timestampDelta: delta)
-                writer.varint(UInt64(body))
-                let start = writer.position
-                writer.record(events[index], offsetDelta: index, timestampDelta: delta)
-                precondition(writer.position - start == body, "record size was measured wrong")
+            var offsetDelta = 0
+            for group in groups {
+                let delta = group.receiveTime &- first
+                for index in group.events.indices {
+                    let body = sizes[offsetDelta]
+                    writer.varint(UInt64(body))
+                    let start = writer.position
+                    writer.record(group.events[index], offsetDelta: offsetDelta, timestampDelta: delta)
+                    precondition(writer.position - start == body, "record size was measured wrong")
+                    offsetDelta += 1
+                }
             }
             precondition(writer.position == total, "batch size was measured wrong")
             // The header's fields from `attributes` on are inside the checksummed range: write them first.

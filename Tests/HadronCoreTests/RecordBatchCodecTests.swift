@@ -97,14 +97,20 @@ struct RecordBatchCodecTests {
         #expect(RecordBatch.encode(events: [a], receiveTime: 1) == RecordBatch.encode(events: [b], receiveTime: 1))
     }
 
-    @Test("per-event receive times: first and max in the header, each record keeps its own")
+    @Test("requests gathered in one batch: first and max receive time in the header, each record keeps its own")
     func receiveTimes() throws {
         let events = EventFixtures.mixed(4)
-        let times: [Int64] = [1000, 990, 1500, 1200]
-        let bytes = RecordBatchEncoder(producerId: 5).encode(events, receiveTimes: times)
+        let times: [Int64] = [1000, 990, 990, 1200]
+        let groups = [
+            RecordBatchEncoder.Group(events: [events[0]], receiveTime: times[0]),
+            RecordBatchEncoder.Group(events: [], receiveTime: 0),
+            RecordBatchEncoder.Group(events: [events[1], events[2]], receiveTime: times[1]),
+            RecordBatchEncoder.Group(events: [events[3]], receiveTime: times[3]),
+        ]
+        let bytes = RecordBatchEncoder(producerId: 5).encode(groups)
         let header = try RecordBatch.verify(bytes)
         #expect(header.firstTimestamp == 1000)
-        #expect(header.maxTimestamp == 1500)
+        #expect(header.maxTimestamp == 1200)
         #expect(header.producerId == 5)
         var reader = try RecordBatchReader(bytes)
         #expect(try reader.readAll().map(\.timestamp) == times)
