@@ -45,15 +45,17 @@ import Testing
 
     @Test func waitsAnsweredEarlyAreNotResumedAgainAtTheirDeadline() async throws {
         let watermark = OffsetWatch(0)
-        for offset in 0..<20 {
-            let wait = Task { await watermark.wait(untilAbove: Int64(offset), timeout: .milliseconds(30)) }
+        // Long enough that each wait is still parked when the test sees it, on a loaded machine too.
+        let timeout = Duration.seconds(2)
+        for offset in 0..<5 {
+            let wait = Task { await watermark.wait(untilAbove: Int64(offset), timeout: timeout) }
             try await eventually("the wait is parked") { watermark.waiterCount == 1 }
             watermark.advance(to: Int64(offset) + 1)
             #expect(await wait.value == Int64(offset) + 1)
         }
-        // A later wait times out only after every earlier deadline has passed, each finding nothing to resume (a
+        // This wait times out only after every earlier deadline has passed, each finding nothing to resume (a
         // second resume of a continuation would trap).
-        #expect(await watermark.wait(untilAbove: 20, timeout: .milliseconds(100)) == 20)
+        #expect(await watermark.wait(untilAbove: 5, timeout: timeout + .milliseconds(500)) == 5)
         #expect(watermark.waiterCount == 0)
     }
 
