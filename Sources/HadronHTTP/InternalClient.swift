@@ -367,6 +367,22 @@ actor ConnectionPool {
         for connection in all { try? await connection.channel.close() }
     }
 
+    /// Receive windows sized for replication: a follower's fetch answer carries up to `maxBytes` of batches (8 MiB
+    /// by default) and a leader's batches are hundreds of KiB. HTTP/2's default 64 KiB windows made each such answer
+    /// wait for a WINDOW_UPDATE round trip per 64 KiB; with these, one answer flows in one go. The connection
+    /// window opens to its target with the first DATA frame (its initial size is fixed at 64 KiB by the protocol).
+    static let http2Configuration: NIOHTTP2Handler.Configuration = {
+        var configuration = NIOHTTP2Handler.Configuration()
+        configuration.connection.initialSettings = nioDefaultSettings + [
+            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow)
+        ]
+        configuration.connection.targetWindowSize = connectionWindow
+        configuration.stream.targetWindowSize = streamWindow
+        return configuration
+    }()
+    static let streamWindow = 8 << 20
+    static let connectionWindow = 32 << 20
+
     private static func connect(
         to address: String, resolve: AddressOverrides, group: any EventLoopGroup
     ) async throws -> MultiplexedConnection {
@@ -382,7 +398,7 @@ actor ConnectionPool {
                 .connect(host: target.host, port: target.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
-                            mode: .client
+                            mode: .client, configuration: Self.http2Configuration
                         ) { stream in
                             // Peers never open streams towards a client; refuse any that arrive.
                             stream.close()
