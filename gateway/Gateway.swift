@@ -24,7 +24,10 @@ public final class Gateway: Service, Sendable {
     private let source: any TopologySource
     private let view: TopologyView
     private let metrics: GatewayMetrics
-    private let client: InternalClient
+    /// One storage client per event loop. Partition writers are spread over them, and with them the work of
+    /// reading storage's answers and encoding the next batch, which one connection would keep on one loop (with a
+    /// single storage node, every partition's). Reads and consumer groups use the first.
+    private let clients: [InternalClient]
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let bound = BoundAddress()
@@ -43,7 +46,12 @@ public final class Gateway: Service, Sendable {
         self.source = topologySource
         self.metrics = GatewayMetrics(registry: registry)
         self.view = TopologyView(routing: configuration.routing)
-        self.client = InternalClient(eventLoopGroup: eventLoopGroup, resolve: configuration.resolve, logger: logger)
+        var loops = eventLoopGroup.makeIterator()
+        var clients: [InternalClient] = []
+        while let loop = loops.next() {
+            clients.append(InternalClient(eventLoopGroup: loop, resolve: configuration.resolve, logger: logger))
+        }
+        self.clients = clients
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
@@ -69,12 +77,16 @@ public final class Gateway: Service, Sendable {
         let application = try makeApplication()
         defer { bound.fail(GatewayError(.notListening, "the gateway stopped")) }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { [source, view, client, logger] in
+            group.addTask { [source, view, clients, logger] in
                 do {
                     try await source.follow { topology in
                         let moved = view.update(topology)
                         guard !moved.isEmpty else { return }
-                        Task { for address in moved { await client.closeConnection(to: address) } }
+                        Task {
+                            for address in moved {
+                                for client in clients { await client.closeConnection(to: address) }
+                            }
+                        }
                     }
                 } catch is CancellationError {
                 } catch {
@@ -90,12 +102,15 @@ public final class Gateway: Service, Sendable {
             }
             group.cancelAll()
         }
-        await client.shutdown()
+        for client in clients { await client.shutdown() }
     }
 
     private func makeApplication() throws -> some ApplicationProtocol {
-        let leaders = LeaderClient(
-            client: client, view: view, requestTimeout: configuration.storageRequestTimeout, logger: logger)
+        let lanes = clients.map { client in
+            LeaderClient(
+                client: client, view: view, requestTimeout: configuration.storageRequestTimeout, logger: logger)
+        }
+        let leaders = lanes[0]
         let settings = PartitionWriter.Settings(
             linger: configuration.linger, maxBatchBytes: configuration.maxBatchBytes,
             maxBatchEvents: configuration.maxBatchEvents, retryWindow: configuration.writeRetryWindow)
@@ -104,8 +119,8 @@ public final class Gateway: Service, Sendable {
         let metrics = self.metrics
         let writers = PartitionWriters { stream, partition in
             PartitionWriter(
-                stream: stream, partition: partition, producerId: producerId, settings: settings, leaders: leaders,
-                metrics: metrics)
+                stream: stream, partition: partition, producerId: producerId, settings: settings,
+                leaders: lanes[partition % lanes.count], metrics: metrics)
         }
         let publish = PublishHandler(
             view: view, writers: writers, maxEventBytes: configuration.maxEventBytes,
