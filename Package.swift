@@ -294,6 +294,7 @@ let package = Package(
                 "HadronStorage", "HadronCore", "HadronHTTP", "SegmentLog", "CloudEvents", "HadronTestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -70,7 +70,7 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
         let bound = bound
         let server = Application(
             router: api.router(),
-            server: .http1AndH2C(),
+            server: .http1AndH2C(receiveWindows: .internalTraffic),
             configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? listen.port

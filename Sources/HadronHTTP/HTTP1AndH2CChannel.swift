@@ -19,14 +19,18 @@ public struct HTTP1AndH2CChannel: ServerChildChannel {
 
     private let http1: HTTP1Channel
     private let http2: HTTP2Channel
+    private let receiveWindows: HTTP2ReceiveWindowSizes?
 
+    /// - Parameter receiveWindows: h2c receive windows wider than HTTP/2's 64 KiB (``HTTP2ReceiveWindows``).
     public init(
         responder: @escaping HTTPChannelHandler.Responder,
         http1Configuration: HTTP1Channel.Configuration = .init(),
-        http2Configuration: HTTP2Channel.Configuration = .init()
+        http2Configuration: HTTP2Channel.Configuration = .init(),
+        receiveWindows: HTTP2ReceiveWindowSizes? = nil
     ) {
         self.http1 = HTTP1Channel(responder: responder, configuration: http1Configuration)
         self.http2 = HTTP2Channel(responder: responder, configuration: http2Configuration)
+        self.receiveWindows = receiveWindows
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -42,6 +46,10 @@ public struct HTTP1AndH2CChannel: ServerChildChannel {
                 }
             }
             try channel.pipeline.syncOperations.addHandler(HTTP2PrefaceSniffer())
+            if let receiveWindows {
+                // Between the sniffer and the HTTP/2 handler: it sees the announcement and every byte after it.
+                try channel.pipeline.syncOperations.addHandler(HTTP2ReceiveWindows(sizes: receiveWindows))
+            }
             try channel.pipeline.syncOperations.addHandler(negotiation)
             return Value(negotiated: negotiation.protocolNegotiationResult, channel: channel)
         }
@@ -63,11 +71,13 @@ extension HTTPServerBuilder {
     /// HTTP/1.1 and h2c on one port (see ``HTTP1AndH2CChannel``).
     public static func http1AndH2C(
         http1Configuration: HTTP1Channel.Configuration = .init(),
-        http2Configuration: HTTP2Channel.Configuration = .init()
+        http2Configuration: HTTP2Channel.Configuration = .init(),
+        receiveWindows: HTTP2ReceiveWindowSizes? = nil
     ) -> HTTPServerBuilder {
         .init { responder in
             HTTP1AndH2CChannel(
-                responder: responder, http1Configuration: http1Configuration, http2Configuration: http2Configuration)
+                responder: responder, http1Configuration: http1Configuration, http2Configuration: http2Configuration,
+                receiveWindows: receiveWindows)
         }
     }
 }

@@ -1,0 +1,141 @@
+import NIOCore
+import NIOHTTP2
+import NIOTLS
+
+/// Wide receive windows for the h2c side of ``HTTP1AndH2CChannel``, for servers whose peers are the cluster's own
+/// processes (storage: 8 MiB per stream, 32 MiB per connection). Servers facing the outside keep HTTP/2's 64 KiB: a
+/// window is memory a peer may fill before the server reads a byte.
+///
+/// Hummingbird builds its HTTP/2 pipeline with HTTP/2's 64 KiB windows and no way to change them, so a gateway's
+/// record batch of a few hundred KiB waited for a WINDOW_UPDATE round trip per 64 KiB on its way into storage. This
+/// handler sits on the socket side of the connection, before the HTTP/2 handler, and does what the handler's own
+/// settings would have done:
+/// - once the connection is HTTP/2, it sends a SETTINGS frame raising the initial stream window (every request is a
+///   stream of its own, so each starts with the whole window) and a WINDOW_UPDATE opening the connection window;
+/// - it reads the frame headers of the inbound bytes and, for every eighth of the connection window of DATA the peer
+///   has sent, gives the connection window that much back. It counts exactly what the peer spent, so the window
+///   never grows past its target; the HTTP/2 handler's own small updates come on top only when the window runs
+///   low, which it does not.
+/// Frames it writes go through the HTTP/2 handler (written from the channel's tail), so its flow-control state
+/// knows them.
+final class HTTP2ReceiveWindows: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let sizes: HTTP2ReceiveWindowSizes
+    /// DATA bytes consumed before they are given back in one WINDOW_UPDATE: an eighth of the connection window.
+    private var grantStep: Int { sizes.connection / 8 }
+
+    private enum State {
+        /// The protocol is not known yet.
+        case undecided
+        /// HTTP/2: skipping the client preface, then reading frame headers.
+        case reading(FrameCounter)
+    }
+
+    private var state = State.undecided
+    private var opened = false
+
+    init(sizes: HTTP2ReceiveWindowSizes) { self.sizes = sizes }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        context.fireUserInboundEventTriggered(event)
+        guard case .undecided = state, let event = event as? TLSUserEvent,
+            case .handshakeCompleted(let negotiated) = event
+        else { return }
+        if negotiated == "h2" {
+            state = .reading(FrameCounter())
+        } else {
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .reading(var counter) = state else {
+            context.fireChannelRead(data)
+            return
+        }
+        let bytes = unwrapInboundIn(data)
+        counter.consume(bytes.readableBytesView)
+        context.fireChannelRead(data)
+        // The HTTP/2 handler is in place once the negotiation handler has built the pipeline it was waiting for.
+        guard (try? context.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self)) != nil else {
+            state = .reading(counter)
+            return
+        }
+        if !opened {
+            opened = true
+            context.channel.write(
+                HTTP2Frame(
+                    streamID: .rootStream,
+                    payload: .settings(.settings([HTTP2Setting(parameter: .initialWindowSize, value: sizes.stream)]))),
+                promise: nil)
+            context.channel.write(
+                HTTP2Frame(
+                    streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: sizes.connection - 65_535)),
+                promise: nil)
+            context.channel.flush()
+        }
+        if counter.unreturned >= grantStep {
+            let increment = counter.unreturned
+            counter.unreturned = 0
+            context.channel.writeAndFlush(
+                HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)), promise: nil)
+        }
+        state = .reading(counter)
+    }
+}
+
+/// Counts the flow-controlled bytes (DATA frame payloads) in an HTTP/2 byte stream from a client, across reads.
+struct FrameCounter {
+    /// The client connection preface, which precedes the first frame.
+    private var prefaceRemaining = 24
+    private var header: [UInt8] = []
+    private var payloadRemaining = 0
+    private var payloadIsData = false
+    /// DATA payload bytes seen and not yet given back.
+    var unreturned = 0
+
+    mutating func consume(_ bytes: ByteBufferView) {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            if prefaceRemaining > 0 {
+                let skipped = min(prefaceRemaining, bytes.endIndex - index)
+                prefaceRemaining -= skipped
+                index += skipped
+            } else if payloadRemaining > 0 {
+                let skipped = min(payloadRemaining, bytes.endIndex - index)
+                payloadRemaining -= skipped
+                if payloadIsData { unreturned += skipped }
+                index += skipped
+            } else {
+                header.append(bytes[index])
+                index += 1
+                guard header.count == 9 else { continue }
+                payloadRemaining = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
+                payloadIsData = header[3] == 0x0
+                header.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+}
+
+@available(*, unavailable)
+extension HTTP2ReceiveWindows: Sendable {}
+
+/// Receive window sizes for ``HTTP1AndH2CChannel``'s h2c connections, in bytes.
+public struct HTTP2ReceiveWindowSizes: Sendable, Hashable {
+    public var stream: Int
+    public var connection: Int
+
+    public init(stream: Int, connection: Int) {
+        precondition(
+            (65_535...Int(Int32.max)).contains(stream) && (65_535...Int(Int32.max)).contains(connection),
+            "HTTP/2 windows are between 64 KiB and 2 GiB")
+        self.stream = stream
+        self.connection = connection
+    }
+
+    /// For traffic between the cluster's processes: a record batch of several MiB in one go.
+    public static let internalTraffic = HTTP2ReceiveWindowSizes(stream: 8 << 20, connection: 32 << 20)
+}
