@@ -4,10 +4,9 @@ import Glibc
 ///
 /// Every replicated append waits for its commit and every caught-up follower fetch waits for the next append, so a
 /// storage node parks thousands of long polls a second. Racing each against a `Task.sleep` in a task group cost two
-/// child tasks, a timer and a cancellation per wait — about fifty context switches per replicated batch across the
-/// three nodes. Here a wait costs a heap entry: entries are not removed when a wait is answered early (the expiry
-/// of an answered wait finds nothing to resume), and the thread is signalled only when a new deadline is the
-/// earliest, which with waits of equal length is almost never.
+/// child tasks, a timer and a cancellation per wait. Here a wait costs a heap entry: entries are not removed when a
+/// wait is answered early (the expiry of an answered wait finds nothing to resume), and the thread is signalled
+/// only when a new deadline is the earliest, which with waits of equal length is almost never.
 final class LongPollTimeouts: @unchecked Sendable {
     static let shared = LongPollTimeouts()
 

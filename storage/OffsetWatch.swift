@@ -79,7 +79,7 @@ final class OffsetWatch: Sendable {
     /// the waiters are woken; returns the high watermark then.
     ///
     /// One continuation per wait: ``LongPollTimeouts`` ends it when the time is up, so no task or timer is made
-    /// for it (those showed as most of a storage node's context switches under replicated load).
+    /// for it (racing a `Task.sleep` in a task group cost two child tasks, a timer and a cancellation per wait).
     func wait(untilAbove offset: Int64, timeout: Duration) async -> Int64 {
         guard timeout > .zero else { return self.offset }
         let id = state.withLock { state in
