@@ -25,8 +25,12 @@ struct PacedLoad {
 
         var successRate: Double { seconds > 0 ? Double(succeeded) / seconds : 0 }
 
-        func percentile(_ fraction: Double) -> Double? {
-            latencies.isEmpty ? nil : latencies[min(latencies.count - 1, Int(Double(latencies.count) * fraction))]
+        /// The `BENCH` lines: `<name>` (2xx answers per second), `<name>.failed`, `<name>.p50` and `<name>.p99`.
+        func report(as name: String) {
+            BenchReport.line(name, successRate, "req/s")
+            BenchReport.line(name + ".failed", Double(due - succeeded), "requests")
+            if let p50 = percentile(0.5, ofSorted: latencies) { BenchReport.line(name + ".p50", p50 * 1000, "ms") }
+            if let p99 = percentile(0.99, ofSorted: latencies) { BenchReport.line(name + ".p99", p99 * 1000, "ms") }
         }
     }
 

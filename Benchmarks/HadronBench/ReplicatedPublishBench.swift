@@ -1,4 +1,5 @@
 import Foundation
+import HadronHTTP
 
 /// The replication figures for `make bench` (issue #5): the same publish load against a replicationFactor 3
 /// stream on three storage processes, compared with the replicationFactor 1 figures of the same run.
@@ -37,15 +38,12 @@ extension PublishBench {
 
             // Half the maximum rate, arriving evenly over the same 64 connections (HTTP/1.1, as the maximum was
             // measured); latency from each request's due time.
-            let (host, port) = try Self.hostAndPort(cluster.gatewayAddress)
-            let paced = try await PacedLoad.singleEvents(host: host, port: port).run(
-                rate: single.successRate / 2, connections: Self.connections, warmUp: .seconds(1), seconds: Self.seconds)
-            BenchReport.line("publish.single.rf3.halfload", paced.successRate, "req/s")
-            if paced.due > 0 {
-                BenchReport.line("publish.single.rf3.halfload.failed", Double(paced.due - paced.succeeded), "requests")
+            guard let gateway = ServerAddress(cluster.gatewayAddress) else {
+                throw BenchFailure("the gateway announced no host:port address: \(cluster.gatewayAddress)")
             }
-            if let p50 = paced.percentile(0.5) { BenchReport.line("publish.single.rf3.halfload.p50", p50 * 1000, "ms") }
-            if let p99 = paced.percentile(0.99) { BenchReport.line("publish.single.rf3.halfload.p99", p99 * 1000, "ms") }
+            let paced = try await PacedLoad.singleEvents(to: gateway).run(
+                rate: single.successRate / 2, connections: Self.connections, warmUp: .seconds(1), seconds: Self.seconds)
+            paced.report(as: "publish.single.rf3.halfload")
 
             if let h2load = tools.h2load {
                 // The figure earlier sessions reported: h2load --rps at the same average rate over h2c. Its clients'
@@ -95,26 +93,15 @@ extension H2LoadRun {
             else { return nil }
             return micros / 1_000_000
         }.sorted()
-        let p99 = durations.isEmpty ? nil : durations[min(durations.count - 1, Int(Double(durations.count) * 0.99))]
-        return (run, p99)
-    }
-}
-
-extension PublishBench {
-    /// `host:port` of a listening address as the processes announce it.
-    static func hostAndPort(_ address: String) throws -> (String, Int) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw BenchFailure("not a host:port address: \(address)")
-        }
-        return (String(address[..<colon]), port)
+        return (run, percentile(0.99, ofSorted: durations))
     }
 }
 
 extension PacedLoad {
     /// The single-event publish of the other benchmarks: 1 KiB binary-mode events to the stream `events`.
-    static func singleEvents(host: String, port: Int) -> PacedLoad {
+    static func singleEvents(to gateway: ServerAddress) -> PacedLoad {
         PacedLoad(
-            host: host, port: port, path: "/v1/streams/events",
+            host: gateway.host, port: gateway.port, path: "/v1/streams/events",
             headers: PublishBench.singleHeaders.map { header in
                 let colon = header.firstIndex(of: ":")!
                 return (String(header[..<colon]), String(header[header.index(after: colon)...].drop(while: { $0 == " " })))
@@ -123,17 +110,13 @@ extension PacedLoad {
     }
 }
 
-/// `HADRON_BENCH_PACED=<host:port>@<rate>`: ``PacedLoad/singleEvents(host:port:)`` against a running gateway.
+/// `HADRON_BENCH_PACED=<host:port>@<rate>`: ``PacedLoad/singleEvents(to:)`` against a running gateway.
 func runPacedLoad(_ target: String) async throws {
     let parts = target.split(separator: "@")
-    guard parts.count == 2, let rate = Double(parts[1]) else {
+    guard parts.count == 2, let gateway = ServerAddress(String(parts[0])), let rate = Double(parts[1]) else {
         throw BenchFailure("HADRON_BENCH_PACED must be <host:port>@<rate>, got \(target)")
     }
-    let (host, port) = try PublishBench.hostAndPort(String(parts[0]))
-    let outcome = try await PacedLoad.singleEvents(host: host, port: port).run(
+    let outcome = try await PacedLoad.singleEvents(to: gateway).run(
         rate: rate, connections: PublishBench.connections, warmUp: .seconds(1), seconds: PublishBench.seconds)
-    BenchReport.line("paced", outcome.successRate, "req/s")
-    BenchReport.line("paced.failed", Double(outcome.due - outcome.succeeded), "requests")
-    if let p50 = outcome.percentile(0.5) { BenchReport.line("paced.p50", p50 * 1000, "ms") }
-    if let p99 = outcome.percentile(0.99) { BenchReport.line("paced.p99", p99 * 1000, "ms") }
+    outcome.report(as: "paced")
 }

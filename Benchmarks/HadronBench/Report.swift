@@ -50,3 +50,8 @@ enum BenchFilter {
         return name.hasPrefix(prefix) || prefix.hasPrefix(name + ".") || prefix == name
     }
 }
+
+/// The value below which `fraction` of `sorted` lies (nearest rank); nil for no values.
+func percentile(_ fraction: Double, ofSorted sorted: [Double]) -> Double? {
+    sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}

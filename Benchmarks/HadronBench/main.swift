@@ -6,11 +6,17 @@ import Foundation
 /// `publish.rf1`, `publish.rf3`) or one CloudEvents benchmark (`cloudevents.binary.decode`).
 /// `HADRON_BENCH_PACED=<host:port>@<rate>` instead drives single-event publishes at that rate against a gateway that is
 /// already running (``PacedLoad``), for profiling a cluster started by hand.
-if let target = ProcessInfo.processInfo.environment["HADRON_BENCH_PACED"] {
-    try await runPacedLoad(target)
-} else {
-    if BenchFilter.selects("cloudevents") { runCloudEventsBenchmarks() }
-    if BenchFilter.selects("recordbatch") { runRecordBatchBenchmarks() }
-    if BenchFilter.selects("segmentlog") { try await runSegmentLogBenchmarks() }
-    if BenchFilter.selects("publish") { try await runPublishBenchmarks() }
+/// A failure ends the run with its message and exit status 1, not a crash report.
+do {
+    if let target = ProcessInfo.processInfo.environment["HADRON_BENCH_PACED"] {
+        try await runPacedLoad(target)
+    } else {
+        if BenchFilter.selects("cloudevents") { runCloudEventsBenchmarks() }
+        if BenchFilter.selects("recordbatch") { runRecordBatchBenchmarks() }
+        if BenchFilter.selects("segmentlog") { try await runSegmentLogBenchmarks() }
+        if BenchFilter.selects("publish") { try await runPublishBenchmarks() }
+    }
+} catch {
+    FileHandle.standardError.write(Data("HadronBench: \(error)\n".utf8))
+    exit(1)
 }
