@@ -1,4 +1,5 @@
 import Glibc
+import SegmentLog
 
 /// Ends the ``OffsetWatch`` long polls that nothing answered in time, for the whole process, from one thread.
 ///
@@ -30,22 +31,14 @@ final class LongPollTimeouts: @unchecked Sendable {
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
         pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread, nil,
-            { raw in
-                Unmanaged<LongPollTimeouts>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            }, box)
-        precondition(result == 0, "pthread_create failed: \(result)")
-        pthread_detach(thread)
+        // The shared instance lives as long as the process, and so does its thread.
+        pthread_detach(startThread { [self] in run() })
     }
 
     /// Calls `watch.expire(waiter)` once `timeout` has passed.
     func expire(_ waiter: UInt64, of watch: OffsetWatch, after timeout: Duration) {
         let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        let entry = Entry(deadline: Self.now() &+ UInt64(max(0, nanoseconds)), watch: watch, waiter: waiter)
+        let entry = Entry(deadline: monotonicNanoseconds() &+ UInt64(max(0, nanoseconds)), watch: watch, waiter: waiter)
         pthread_mutex_lock(mutex)
         push(entry)
         let isEarliest = heap[0].waiter == waiter && heap[0].watch === watch
@@ -57,7 +50,7 @@ final class LongPollTimeouts: @unchecked Sendable {
         var expired: [Entry] = []
         pthread_mutex_lock(mutex)
         while true {
-            let now = Self.now()
+            let now = monotonicNanoseconds()
             while let first = heap.first, first.deadline <= now { expired.append(popFirst()) }
             if !expired.isEmpty {
                 pthread_mutex_unlock(mutex)
@@ -73,12 +66,6 @@ final class LongPollTimeouts: @unchecked Sendable {
                 pthread_cond_wait(condition, mutex)
             }
         }
-    }
-
-    private static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     // MARK: - Binary min-heap by deadline

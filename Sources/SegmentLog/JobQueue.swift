@@ -1,4 +1,4 @@
-import Glibc
+package import Glibc
 
 /// A queue of work for one dedicated I/O thread: producers push from any thread or task, the thread takes
 /// everything pending at once (which is what makes group commit: whatever arrived during the last write or sync
@@ -87,7 +87,7 @@ final class JobQueue<Job: Sendable>: @unchecked Sendable {
     }
 }
 
-func monotonicNanoseconds() -> UInt64 {
+package func monotonicNanoseconds() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
@@ -102,7 +102,7 @@ func wallClockMilliseconds() -> Int64 {
 
 /// Starts a pthread running `body`: file I/O must never block Swift's cooperative pool (two threads on
 /// this machine kind), so each log's writer and the background flusher get threads of their own.
-func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+package func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
     final class Context: Sendable {
         let body: @Sendable () -> Void
         init(body: @escaping @Sendable () -> Void) { self.body = body }
