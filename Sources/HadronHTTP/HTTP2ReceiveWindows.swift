@@ -26,44 +26,34 @@ final class HTTP2ReceiveWindows: ChannelInboundHandler, RemovableChannelHandler 
     /// DATA bytes consumed before they are given back in one WINDOW_UPDATE: an eighth of the connection window.
     private var grantStep: Int { sizes.connection / 8 }
 
-    private enum State {
-        /// The protocol is not known yet.
-        case undecided
-        /// HTTP/2: skipping the client preface, then reading frame headers.
-        case reading(FrameCounter)
-    }
-
-    private var state = State.undecided
+    /// Set once the connection is HTTP/2: counts what the peer sends, from the client preface on.
+    private var counter: FrameCounter?
+    /// Whether the wide windows were announced.
     private var opened = false
 
     init(sizes: HTTP2ReceiveWindowSizes) { self.sizes = sizes }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         context.fireUserInboundEventTriggered(event)
-        guard case .undecided = state, let event = event as? TLSUserEvent,
-            case .handshakeCompleted(let negotiated) = event
+        guard counter == nil, let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event
         else { return }
         if negotiated == "h2" {
-            state = .reading(FrameCounter())
+            counter = FrameCounter()
         } else {
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .reading(var counter) = state else {
+        guard counter != nil else {
             context.fireChannelRead(data)
             return
         }
-        let bytes = unwrapInboundIn(data)
-        counter.consume(bytes.readableBytesView)
+        counter!.consume(unwrapInboundIn(data).readableBytesView)
         context.fireChannelRead(data)
-        // The HTTP/2 handler is in place once the negotiation handler has built the pipeline it was waiting for.
-        guard (try? context.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self)) != nil else {
-            state = .reading(counter)
-            return
-        }
         if !opened {
+            // The HTTP/2 handler is in place once the negotiation handler has built the pipeline it was waiting for.
+            guard (try? context.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self)) != nil else { return }
             opened = true
             context.channel.write(
                 HTTP2Frame(
@@ -76,13 +66,12 @@ final class HTTP2ReceiveWindows: ChannelInboundHandler, RemovableChannelHandler 
                 promise: nil)
             context.channel.flush()
         }
-        if counter.unreturned >= grantStep {
-            let increment = counter.unreturned
-            counter.unreturned = 0
+        if counter!.unreturned >= grantStep {
+            let increment = counter!.unreturned
+            counter!.unreturned = 0
             context.channel.writeAndFlush(
                 HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)), promise: nil)
         }
-        state = .reading(counter)
     }
 }
 
