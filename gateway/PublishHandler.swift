@@ -139,18 +139,22 @@ struct PublishHandler: Sendable {
         }
         let isBatch = events.count != 1 || HTTPBinding.isBatch(fields)
         var sizes = [Int](repeating: 0, count: events.count)
-        for (index, event) in events.enumerated() {
-            let prefix = isBatch ? "event \(index) of the batch: " : ""
-            for reserved in Self.reservedExtensions where event.extensions[reserved] != nil {
-                throw ProblemDetails(
-                    .badRequest, "\(prefix)attribute '\(reserved)': is reserved for Hadron, which adds it on reads")
+        // By index: binding each event to a loop variable copied it (a retain per attribute).
+        func prefix(_ index: Int) -> String { isBatch ? "event \(index) of the batch: " : "" }
+        for index in events.indices {
+            if !events[index].extensions.isEmpty {
+                for reserved in Self.reservedExtensions where events[index].extensions[reserved] != nil {
+                    throw ProblemDetails(
+                        .badRequest,
+                        "\(prefix(index))attribute '\(reserved)': is reserved for Hadron, which adds it on reads")
+                }
             }
-            sizes[index] = Self.size(of: event)
+            sizes[index] = Self.size(of: events[index])
             if sizes[index] > maxEventBytes {
                 throw ProblemDetails(
                     .contentTooLarge,
-                    "\(prefix)the event is \(sizes[index]) bytes, over the limit of \(maxEventBytes) bytes per event "
-                        + "(data plus attribute names and values)")
+                    "\(prefix(index))the event is \(sizes[index]) bytes, over the limit of \(maxEventBytes) bytes "
+                        + "per event (data plus attribute names and values)")
             }
         }
         guard !events.isEmpty else { return Validated(events: [], sizes: [], partitions: []) }

@@ -43,6 +43,16 @@ func runCloudEventsBenchmarks() {
         BenchReport.line("cloudevents.batch.decode", batchRate, "events/s")
     }
 
+    // The batches `publish.batch` sends: 100 small text events, the gateway's largest cost per request.
+    if BenchFilter.selects("cloudevents.batch.decode.publish") {
+        let publishBatch = Array(PublishBench.batchJSON(events: PublishBench.batchEvents, dataBytes: 256).utf8)
+        let rate = measureRate {
+            for _ in 0..<10 { blackHole(try! JSONEventFormat.decodeBatch(publishBatch)) }
+            return 10 * PublishBench.batchEvents
+        }
+        BenchReport.line("cloudevents.batch.decode.publish", rate, "events/s")
+    }
+
     if BenchFilter.selects("cloudevents.structured.encode") {
         let encodeRate = measureRate {
             for _ in 0..<1000 { blackHole(JSONEventFormat.encode(event)) }

@@ -51,14 +51,7 @@ enum HeaderValue {
         var value = fields[position].value
         let (start, end, isPrintable) = value.withUTF8 { raw in
             let (start, end) = trimmed(raw)
-            var index = start
-            while index + 8 <= end,
-                SWAR.nonPrintableASCII(UnsafeRawBufferPointer(raw).loadUnaligned(fromByteOffset: index, as: UInt64.self)) == 0
-            {
-                index += 8
-            }
-            while index < end, raw[index] &- 0x20 < 0x5F { index += 1 }
-            return (start, end, index == end)
+            return (start, end, SWAR.isPrintableASCII(UnsafeRawBufferPointer(raw), from: start, to: end))
         }
         guard isPrintable else { return (value.trimmingWhitespace(), false) }
         if start == 0, end == value.utf8.count { return (value, true) }

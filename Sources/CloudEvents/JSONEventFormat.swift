@@ -76,7 +76,80 @@ public enum JSONEventFormat {
         static let dataBase64 = SeenMembers(rawValue: 1 << 9)
     }
 
+    /// A member of the event object: a context attribute, `data`, `data_base64`, or an extension.
+    private enum Member {
+        case id, source, specversion, type, datacontenttype, dataschema, subject, time, data, dataBase64
+        case `extension`(String)
+
+        /// Reads a member name. The names of the format are matched on their bytes, so that only extension names
+        /// become strings (a name written with escapes is decoded first, and then matched).
+        init(reading reader: inout JSONReader) throws(CloudEventError) {
+            let (range, escaped) = try reader.readRawString()
+            if !escaped, let known = Self.known(UnsafeRawBufferPointer(rebasing: reader.bytes[range])) {
+                self = known
+                return
+            }
+            var nameReader = JSONReader(reader.bytes, at: range.lowerBound - 1)
+            var text = try nameReader.readString()
+            self = text.withUTF8 { Self.known(UnsafeRawBufferPointer($0)) } ?? .extension(text)
+        }
+
+        private static func known(_ name: UnsafeRawBufferPointer) -> Member? {
+            func equals(_ literal: StaticString) -> Bool {
+                guard literal.utf8CodeUnitCount == name.count else { return false }
+                for index in 0..<name.count where literal.utf8Start[index] != name[index] { return false }
+                return true
+            }
+            switch name.count {
+            case 2: return equals("id") ? .id : nil
+            case 4: return equals("type") ? .type : equals("time") ? .time : equals("data") ? .data : nil
+            case 6: return equals("source") ? .source : nil
+            case 7: return equals("subject") ? .subject : nil
+            case 10: return equals("dataschema") ? .dataschema : nil
+            case 11: return equals("specversion") ? .specversion : equals("data_base64") ? .dataBase64 : nil
+            case 15: return equals("datacontenttype") ? .datacontenttype : nil
+            default: return nil
+            }
+        }
+
+        var name: String {
+            switch self {
+            case .id: "id"
+            case .source: "source"
+            case .specversion: "specversion"
+            case .type: "type"
+            case .datacontenttype: "datacontenttype"
+            case .dataschema: "dataschema"
+            case .subject: "subject"
+            case .time: "time"
+            case .data: "data"
+            case .dataBase64: "data_base64"
+            case .extension(let name): name
+            }
+        }
+
+        var seen: SeenMembers {
+            switch self {
+            case .id: .id
+            case .source: .source
+            case .specversion: .specversion
+            case .type: .type
+            case .datacontenttype: .datacontenttype
+            case .dataschema: .dataschema
+            case .subject: .subject
+            case .time: .time
+            case .data: .data
+            case .dataBase64: .dataBase64
+            case .extension: []
+            }
+        }
+    }
+
     /// Decodes the event object the reader is positioned at, and validates it.
+    ///
+    /// Every part is read and checked before the event is built, and consumed into it: building it early and then
+    /// setting time, dataschema and data cost whole-struct copies. What reading established (strings in plain
+    /// printable ASCII, a parsed media type, checked extension names) is not checked a second time.
     static func decodeEvent(_ reader: inout JSONReader) throws(CloudEventError) -> CloudEvent {
         try reader.expect(0x7B, "'{'")
         var seen: SeenMembers = []
@@ -92,82 +165,77 @@ public enum JSONEventFormat {
         var dataRange: Range<Int>?
         var dataIsString = false
         var dataBase64: [UInt8]?
+        var allPrintableASCII = true
+        var allStringExtensions = true
 
-        func mark(_ member: SeenMembers, _ name: String) throws(CloudEventError) {
-            guard !seen.contains(member) else {
-                throw CloudEventError(.duplicateMember, attribute: name, "the member appears more than once")
-            }
-            seen.insert(member)
-        }
         /// A context attribute's value: a string, or `null` for absent; any other JSON type is refused.
-        func stringOrNull(_ name: String, _ reader: inout JSONReader) throws(CloudEventError) -> String? {
+        func stringOrNull(_ member: Member, _ reader: inout JSONReader) throws(CloudEventError) -> String? {
             let token = try reader.nextToken()
             switch token {
-            case .string: return try reader.readString()
+            case .string:
+                let (text, isPrintableASCII) = try reader.readStringNotingPrintableASCII()
+                allPrintableASCII = allPrintableASCII && isPrintableASCII
+                return text
             case .null:
                 try reader.readLiteral(.null)
                 return nil
             default:
                 throw CloudEventError(
-                    .invalidAttributeType, attribute: name, "must be a JSON string, not \(describe(token))")
+                    .invalidAttributeType, attribute: member.name, "must be a JSON string, not \(describe(token))")
             }
         }
 
         if !reader.consume(0x7D) {
             repeat {
                 guard reader.peek() == 0x22 else { throw reader.failure("expected a member name") }
-                let name = try reader.readString()
+                let member = try Member(reading: &reader)
                 try reader.expect(0x3A, "':' after a member name")
-                switch name {
-                case "id":
-                    try mark(.id, name)
-                    id = try stringOrNull(name, &reader)
-                case "source":
-                    try mark(.source, name)
-                    source = try stringOrNull(name, &reader)
-                case "specversion":
-                    try mark(.specversion, name)
-                    specversion = try stringOrNull(name, &reader)
-                case "type":
-                    try mark(.type, name)
-                    type = try stringOrNull(name, &reader)
-                case "datacontenttype":
-                    try mark(.datacontenttype, name)
-                    datacontenttype = try stringOrNull(name, &reader)
-                case "dataschema":
-                    try mark(.dataschema, name)
-                    dataschema = try stringOrNull(name, &reader)
-                case "subject":
-                    try mark(.subject, name)
-                    subject = try stringOrNull(name, &reader)
-                case "time":
-                    try mark(.time, name)
-                    time = try stringOrNull(name, &reader)
-                case "data":
-                    try mark(.data, name)
+                guard !seen.contains(member.seen) || member.seen.isEmpty else {
+                    throw CloudEventError(.duplicateMember, attribute: member.name, "the member appears more than once")
+                }
+                seen.insert(member.seen)
+                switch member {
+                case .id: id = try stringOrNull(member, &reader)
+                case .source: source = try stringOrNull(member, &reader)
+                case .specversion: specversion = try stringOrNull(member, &reader)
+                case .type: type = try stringOrNull(member, &reader)
+                case .datacontenttype: datacontenttype = try stringOrNull(member, &reader)
+                case .dataschema: dataschema = try stringOrNull(member, &reader)
+                case .subject: subject = try stringOrNull(member, &reader)
+                case .time: time = try stringOrNull(member, &reader)
+                case .data:
                     dataIsString = try reader.nextToken() == .string
                     dataRange = try reader.skipValue()
-                case "data_base64":
-                    try mark(.dataBase64, name)
+                case .dataBase64:
                     let token = try reader.nextToken()
                     if token == .null {
                         try reader.readLiteral(.null)
                     } else {
                         guard token == .string else {
                             throw CloudEventError(
-                                .invalidAttributeType, attribute: name, "must be a base64 string, not \(describe(token))")
+                                .invalidAttributeType, attribute: member.name,
+                                "must be a base64 string, not \(describe(token))")
                         }
                         guard let decoded = Base64.decode(try reader.readStringBytes()) else {
-                            throw CloudEventError(.invalidBase64, attribute: name, "is not valid base64 (RFC 4648)")
+                            throw CloudEventError(
+                                .invalidBase64, attribute: member.name, "is not valid base64 (RFC 4648)")
                         }
                         dataBase64 = decoded
                     }
-                default:
+                case .extension(let name):
                     guard extensions[name] == nil else {
                         throw CloudEventError(.duplicateMember, attribute: name, "the member appears more than once")
                     }
                     try ExtensionName.validate(name)
-                    if let value = try extensionValue(name, &reader) { extensions[name] = value }
+                    switch try extensionValue(name, &reader) {
+                    case nil: break
+                    case .string(let text, let isPrintableASCII):
+                        allPrintableASCII = allPrintableASCII && isPrintableASCII
+                        extensions[name] = .string(text)
+                    case .other(let value):
+                        allStringExtensions = false
+                        extensions[name] = value
+                    }
                 }
             } while reader.consume(0x2C)
             try reader.expect(0x7D, "',' or '}' after a member")
@@ -187,38 +255,55 @@ public enum JSONEventFormat {
         guard let source else { throw CloudEventError(.missingAttribute, attribute: "source", "is required") }
         guard let type else { throw CloudEventError(.missingAttribute, attribute: "type", "is required") }
 
-        var event = CloudEvent(
-            id: id, source: try attributeURIReference("source", source), type: type, specversion: specversion,
-            datacontenttype: datacontenttype, subject: subject, extensions: extensions)
-        if let dataschema { event.dataschema = try attributeURI("dataschema", dataschema) }
-        if let time { event.time = try attributeTimestamp("time", time) }
-        try event.validate()
+        let sourceReference = try attributeURIReference("source", source)
+        let schema = try dataschema.map { (text) throws(CloudEventError) in try attributeURI("dataschema", text) }
+        let timestamp = try time.map { (text) throws(CloudEventError) in try attributeTimestamp("time", text) }
+        // Extension names were checked as they were read.
+        var established: CloudEvent.EstablishedFacts = []
+        if allPrintableASCII { established.insert(.printableASCIIStrings) }
+        if allStringExtensions { established.insert(.validStringExtensions) }
+        let mediaType = datacontenttype.flatMap { MediaTypeFacts($0) }
+        if mediaType != nil { established.insert(.validMediaType) }
+        try CloudEvent.validate(
+            id: id, source: sourceReference, type: type, specversion: specversion, datacontenttype: datacontenttype,
+            subject: subject, extensions: extensions, assuming: established)
 
+        var data: [UInt8]?
         if let dataBase64 {
-            event.data = dataBase64
+            data = dataBase64
         } else if let dataRange {
-            let mediaType = datacontenttype.flatMap { MediaTypeFacts($0) }
             if dataIsString, let mediaType, !mediaType.isJSON {
                 // Text data: the string's characters are the data. It is never parsed again as JSON.
                 var stringReader = JSONReader(reader.bytes, at: dataRange.lowerBound)
-                event.data = try stringReader.readStringBytes()
+                data = try stringReader.readStringBytes()
             } else {
                 // JSON data (or any non-string value): its text, verbatim.
-                event.data = Array(reader.bytes[dataRange])
+                data = Array(reader.bytes[dataRange])
             }
         }
-        return event
+        return CloudEvent(
+            id: consume id, source: consume sourceReference, type: consume type, specversion: consume specversion,
+            datacontenttype: consume datacontenttype, dataschema: consume schema, subject: consume subject,
+            time: consume timestamp, extensions: consume extensions, data: consume data)
+    }
+
+    /// An extension member's value, with what reading a string established.
+    private enum ExtensionValue {
+        case string(String, isPrintableASCII: Bool)
+        case other(AttributeValue)
     }
 
     private static func extensionValue(_ name: String, _ reader: inout JSONReader) throws(CloudEventError)
-        -> AttributeValue?
+        -> ExtensionValue?
     {
         let token = try reader.nextToken()
         switch token {
-        case .string: return .string(try reader.readString())
+        case .string:
+            let (text, isPrintableASCII) = try reader.readStringNotingPrintableASCII()
+            return .string(text, isPrintableASCII: isPrintableASCII)
         case .true, .false:
             try reader.readLiteral(token)
-            return .boolean(token == .true)
+            return .other(.boolean(token == .true))
         case .null:
             try reader.readLiteral(.null)
             return nil
@@ -233,7 +318,7 @@ public enum JSONEventFormat {
                 throw CloudEventError(
                     .invalidInteger, attribute: name, "Integer values must fit in 32 bits (-2147483648...2147483647)")
             }
-            return .integer(value)
+            return .other(.integer(value))
         case .object, .array:
             throw CloudEventError(
                 .invalidAttributeType, attribute: name, "\(describe(token))s are not a CloudEvents attribute type")

@@ -75,6 +75,23 @@ struct JSONReader {
         return String(decoding: try unescape(start, end), as: UTF8.self)
     }
 
+    /// Reads a string value; also whether it was written in printable ASCII without escapes, which settles the
+    /// CloudEvents attribute string check for it (``CloudEvent/EstablishedFacts/printableASCIIStrings``).
+    mutating func readStringNotingPrintableASCII() throws(CloudEventError) -> (String, isPrintableASCII: Bool) {
+        let (start, end, escaped) = try scanString()
+        if !escaped {
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            return (text, SWAR.isPrintableASCII(bytes, from: start, to: end))
+        }
+        return (String(decoding: try unescape(start, end), as: UTF8.self), false)
+    }
+
+    /// Reads a string and returns where its content lies, undecoded, and whether it holds escapes.
+    mutating func readRawString() throws(CloudEventError) -> (range: Range<Int>, escaped: Bool) {
+        let (start, end, escaped) = try scanString()
+        return (start..<end, escaped)
+    }
+
     /// Reads a string value and returns its decoded UTF-8 bytes.
     mutating func readStringBytes() throws(CloudEventError) -> [UInt8] {
         let (start, end, escaped) = try scanString()
@@ -322,6 +339,17 @@ enum SWAR {
     static func nonPrintableASCII(_ word: UInt64) -> UInt64 {
         // Below 0x20 borrows when 0x20 is subtracted; 0x7F carries into the high bit when 1 is added.
         ((word &- ones &* 0x20) | (word &+ ones) | word) & highs
+    }
+
+    /// Whether `bytes[start..<end]` is all printable ASCII (0x20–0x7E), eight bytes at a time.
+    @inline(__always)
+    static func isPrintableASCII(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Bool {
+        var index = start
+        while index + 8 <= end, nonPrintableASCII(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) == 0 {
+            index += 8
+        }
+        while index < end, bytes[index] &- 0x20 < 0x5F { index += 1 }
+        return index == end
     }
 
     /// Like ``nonPrintableASCII(_:)``, and non-zero too when some byte is `"` or `%`: what a binary-mode header

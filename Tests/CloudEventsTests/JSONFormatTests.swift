@@ -206,6 +206,24 @@ import Testing
         expectError(.invalidAttributeType, attribute: "ext") { _ = try structured(minimal + #","ext":"\ufffe"}"#) }
     }
 
+    /// The decoder trusts strings it read as plain printable ASCII; anything else must still be checked.
+    @Test func refusesUnescapedNonASCIIControlCharacters() {
+        expectError(.invalidAttributeType, attribute: "type") {
+            _ = try structured("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/s\",\"type\":\"a\u{85}b\"}")
+        }
+        expectError(.invalidAttributeType, attribute: "ext") { _ = try structured(minimal + ",\"ext\":\"\u{FFFE}\"}") }
+    }
+
+    /// Member names are matched on their bytes; one written with escapes means the same member.
+    @Test func memberNamesMayBeWrittenWithEscapes() throws {
+        let event = try structured(
+            #"{"spec\u0076ersion":"1.0","\u0069d":"e","source":"/s","typ\u0065":"t","dat\u0061":"x","#
+                + #""data\u0063ontenttype":"text/plain","\u0065xt":"v"}"#)
+        #expect(event.id == "e" && event.type == "t" && event.data == Array("x".utf8))
+        #expect(event.extensions["ext"] == .string("v"))
+        expectError(.duplicateMember, attribute: "id") { _ = try structured(minimal + #","\u0069d":"2"}"#) }
+    }
+
     @Test func refusesAnInvalidMediaType() {
         expectError(.invalidMediaType, attribute: "datacontenttype") {
             _ = try structured(minimal + #","datacontenttype":"not a media type"}"#)
