@@ -139,22 +139,26 @@ struct PublishHandler: Sendable {
         }
         let isBatch = events.count != 1 || HTTPBinding.isBatch(fields)
         var sizes = [Int](repeating: 0, count: events.count)
-        // By index: binding each event to a loop variable copied it (a retain per attribute).
+        // Events are read in place through pointers, a field at a time: a loop variable, or an event handed to a
+        // function, is a copy of the whole struct (a retain and a release per attribute).
         func prefix(_ index: Int) -> String { isBatch ? "event \(index) of the batch: " : "" }
-        for index in events.indices {
-            if !events[index].extensions.isEmpty {
-                for reserved in Self.reservedExtensions where events[index].extensions[reserved] != nil {
-                    throw ProblemDetails(
-                        .badRequest,
-                        "\(prefix(index))attribute '\(reserved)': is reserved for Hadron, which adds it on reads")
+        try events.withUnsafeBufferPointer { (events) throws(ProblemDetails) in
+            for index in events.indices {
+                let event = events.baseAddress! + index
+                if !event.pointee.extensions.isEmpty {
+                    for reserved in Self.reservedExtensions where event.pointee.extensions[reserved] != nil {
+                        throw ProblemDetails(
+                            .badRequest,
+                            "\(prefix(index))attribute '\(reserved)': is reserved for Hadron, which adds it on reads")
+                    }
                 }
-            }
-            sizes[index] = Self.size(of: events[index])
-            if sizes[index] > maxEventBytes {
-                throw ProblemDetails(
-                    .contentTooLarge,
-                    "\(prefix(index))the event is \(sizes[index]) bytes, over the limit of \(maxEventBytes) bytes "
-                        + "per event (data plus attribute names and values)")
+                sizes[index] = Self.size(of: event)
+                if sizes[index] > maxEventBytes {
+                    throw ProblemDetails(
+                        .contentTooLarge,
+                        "\(prefix(index))the event is \(sizes[index]) bytes, over the limit of \(maxEventBytes) "
+                            + "bytes per event (data plus attribute names and values)")
+                }
             }
         }
         guard !events.isEmpty else { return Validated(events: [], sizes: [], partitions: []) }
@@ -208,17 +212,17 @@ struct PublishHandler: Sendable {
 
     /// An event's size for the per-event limit: its data plus the UTF-8 names and canonical values of its
     /// attributes. It is what the record holds, short of a few bytes of framing, and cheap to compute.
-    static func size(of event: CloudEvent) -> Int {
-        var size = event.data?.count ?? 0
-        size += 11 + event.specversion.utf8.count
-        size += 2 + event.id.utf8.count
-        size += 6 + event.source.text.utf8.count
-        size += 4 + event.type.utf8.count
-        if let value = event.datacontenttype { size += 15 + value.utf8.count }
-        if let value = event.dataschema { size += 10 + value.text.utf8.count }
-        if let value = event.subject { size += 7 + value.utf8.count }
-        if let value = event.time { size += 4 + value.text.utf8.count }
-        for (name, value) in event.extensions {
+    static func size(of event: UnsafePointer<CloudEvent>) -> Int {
+        var size = event.pointee.data?.count ?? 0
+        size += 11 + event.pointee.specversion.utf8.count
+        size += 2 + event.pointee.id.utf8.count
+        size += 6 + event.pointee.source.text.utf8.count
+        size += 4 + event.pointee.type.utf8.count
+        if let value = event.pointee.datacontenttype { size += 15 + value.utf8.count }
+        if let value = event.pointee.dataschema { size += 10 + value.text.utf8.count }
+        if let value = event.pointee.subject { size += 7 + value.utf8.count }
+        if let value = event.pointee.time { size += 4 + value.text.utf8.count }
+        for (name, value) in event.pointee.extensions {
             size += name.utf8.count
             switch value {
             case .string(let text): size += text.utf8.count

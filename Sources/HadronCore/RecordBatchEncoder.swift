@@ -53,10 +53,14 @@ public struct RecordBatchEncoder: Sendable {
         for group in groups {
             let delta = group.receiveTime &- first
             if !group.events.isEmpty { maxDelta = max(maxDelta, delta) }
-            for index in group.events.indices {
-                let body = Self.bodySize(group.events[index], offsetDelta: sizes.count, timestampDelta: delta)
-                sizes.append(body)
-                total += RecordLayout.varintSize(body) + body
+            // Events are read in place through pointers, a field at a time: handing a CloudEvent to a function copies the
+            // whole struct (a retain and a release per attribute), because the writes between could alias it.
+            group.events.withUnsafeBufferPointer { events in
+                for index in events.indices {
+                    let body = Self.bodySize(events.baseAddress! + index, offsetDelta: sizes.count, timestampDelta: delta)
+                    sizes.append(body)
+                    total += RecordLayout.varintSize(body) + body
+                }
             }
         }
         precondition(total - 12 <= Int(Int32.max), "a record batch is limited to 2 GiB")
@@ -77,13 +81,15 @@ public struct RecordBatchEncoder: Sendable {
             var offsetDelta = 0
             for group in groups {
                 let delta = group.receiveTime &- first
-                for index in group.events.indices {
-                    let body = sizes[offsetDelta]
-                    writer.varint(UInt64(body))
-                    let start = writer.position
-                    writer.record(group.events[index], offsetDelta: offsetDelta, timestampDelta: delta)
-                    precondition(writer.position - start == body, "record size was measured wrong")
-                    offsetDelta += 1
+                group.events.withUnsafeBufferPointer { events in
+                    for index in events.indices {
+                        let body = sizes[offsetDelta]
+                        writer.varint(UInt64(body))
+                        let start = writer.position
+                        writer.record(events.baseAddress! + index, offsetDelta: offsetDelta, timestampDelta: delta)
+                        precondition(writer.position - start == body, "record size was measured wrong")
+                        offsetDelta += 1
+                    }
                 }
             }
             precondition(writer.position == total, "batch size was measured wrong")
@@ -97,25 +103,25 @@ public struct RecordBatchEncoder: Sendable {
     }
 
     /// The size of a record after its length prefix; must agree byte for byte with ``RecordWriter/record``.
-    static func bodySize(_ event: CloudEvent, offsetDelta: Int, timestampDelta: Int64) -> Int {
+    static func bodySize(_ event: UnsafePointer<CloudEvent>, offsetDelta: Int, timestampDelta: Int64) -> Int {
         var size = RecordLayout.varintSize(offsetDelta)
         size += RecordLayout.varintSize(RecordLayout.zigzag(timestampDelta))
-        var count = 4 + event.extensions.count
+        var count = 4 + event.pointee.extensions.count
         // Context attributes: 0x00, ordinal, tag, then the length-prefixed text.
-        size += contextSize(event.specversion.utf8.count)
-        size += contextSize(event.id.utf8.count)
-        size += contextSize(event.source.text.utf8.count)
-        size += contextSize(event.type.utf8.count)
-        if let value = event.datacontenttype { size += contextSize(value.utf8.count); count += 1 }
-        if let value = event.dataschema { size += contextSize(value.text.utf8.count); count += 1 }
-        if let value = event.subject { size += contextSize(value.utf8.count); count += 1 }
-        if let value = event.time { size += contextSize(value.text.utf8.count); count += 1 }
-        for (name, value) in event.extensions {
+        size += contextSize(event.pointee.specversion.utf8.count)
+        size += contextSize(event.pointee.id.utf8.count)
+        size += contextSize(event.pointee.source.text.utf8.count)
+        size += contextSize(event.pointee.type.utf8.count)
+        if let value = event.pointee.datacontenttype { size += contextSize(value.utf8.count); count += 1 }
+        if let value = event.pointee.dataschema { size += contextSize(value.text.utf8.count); count += 1 }
+        if let value = event.pointee.subject { size += contextSize(value.utf8.count); count += 1 }
+        if let value = event.pointee.time { size += contextSize(value.text.utf8.count); count += 1 }
+        for (name, value) in event.pointee.extensions {
             let nameLength = name.utf8.count
             size += RecordLayout.varintSize(nameLength + 1) + nameLength + 1 + valueSize(value)
         }
         size += RecordLayout.varintSize(count)
-        if let data = event.data {
+        if let data = event.pointee.data {
             size += 1 + RecordLayout.varintSize(data.count) + data.count
         } else {
             size += 1
@@ -220,37 +226,37 @@ struct RecordWriter {
         text(value)
     }
 
-    mutating func record(_ event: CloudEvent, offsetDelta: Int, timestampDelta: Int64) {
+    mutating func record(_ event: UnsafePointer<CloudEvent>, offsetDelta: Int, timestampDelta: Int64) {
         varint(UInt64(offsetDelta))
         varint(RecordLayout.zigzag(timestampDelta))
-        var count = 4 + event.extensions.count
-        if event.datacontenttype != nil { count += 1 }
-        if event.dataschema != nil { count += 1 }
-        if event.subject != nil { count += 1 }
-        if event.time != nil { count += 1 }
+        var count = 4 + event.pointee.extensions.count
+        if event.pointee.datacontenttype != nil { count += 1 }
+        if event.pointee.dataschema != nil { count += 1 }
+        if event.pointee.subject != nil { count += 1 }
+        if event.pointee.time != nil { count += 1 }
         varint(UInt64(count))
 
         typealias Context = RecordLayout.Context
-        context(Context.specversion, event.specversion)
-        context(Context.id, event.id)
-        context(Context.source, event.source.text)
-        context(Context.type, event.type)
-        if let value = event.datacontenttype { context(Context.datacontenttype, value) }
-        if let value = event.dataschema { context(Context.dataschema, value.text) }
-        if let value = event.subject { context(Context.subject, value) }
-        if let value = event.time { context(Context.time, value.text) }
+        context(Context.specversion, event.pointee.specversion)
+        context(Context.id, event.pointee.id)
+        context(Context.source, event.pointee.source.text)
+        context(Context.type, event.pointee.type)
+        if let value = event.pointee.datacontenttype { context(Context.datacontenttype, value) }
+        if let value = event.pointee.dataschema { context(Context.dataschema, value.text) }
+        if let value = event.pointee.subject { context(Context.subject, value) }
+        if let value = event.pointee.time { context(Context.time, value.text) }
 
-        switch event.extensions.count {
+        switch event.pointee.extensions.count {
         case 0: break
         case 1:
-            let (name, value) = event.extensions.first!
+            let (name, value) = event.pointee.extensions.first!
             self.extension(name, value)
         default:
             // Sorted, so that equal events always produce equal bytes (dictionary order varies per process).
-            for (name, value) in event.extensions.sorted(by: { $0.key < $1.key }) { self.extension(name, value) }
+            for (name, value) in event.pointee.extensions.sorted(by: { $0.key < $1.key }) { self.extension(name, value) }
         }
 
-        if let data = event.data {
+        if let data = event.pointee.data {
             byte(RecordLayout.dataPresent)
             lengthPrefixed(data)
         } else {
