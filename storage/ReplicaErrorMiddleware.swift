@@ -1,6 +1,7 @@
 import HTTPTypes
 import HadronHTTP
 import Hummingbird
+import Logging
 
 /// Turns a replica's refusal into the internal API's problem+json answer (docs/internal-api.md): the status and
 /// the members (`epoch`, `leader`, `firstOffset`) callers act on. Anything else that escapes a handler and is not an
@@ -13,23 +14,32 @@ struct ReplicaErrorMiddleware: RouterMiddleware {
     ) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as ReplicaError {
-            let problem = Self.problem(for: error)
-            if problem.status.kind == .serverError {
-                context.logger.error(
-                    "Storage request failed",
-                    metadata: ["path": "\(request.uri.path)", "status": "\(problem.status.code)", "error": "\(error)"])
-            }
-            return try problem.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
+            // Problem details among them: Hummingbird writes them as they are.
             throw error
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            context.logger.error(
-                "Storage request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return try ProblemDetails(.internalServerError, "\(error)").response(from: request, context: context)
+            return try Self.problem(forAny: error, path: request.uri.path, logger: context.logger)
+                .response(from: request, context: context)
         }
+    }
+
+    /// The answer to anything a handler threw: a problem as it is, a replica's refusal by ``problem(for:)``, and
+    /// anything else a 500 that says what failed. Server errors are logged.
+    static func problem(forAny error: any Error, path: String, logger: Logger) -> ProblemDetails {
+        let problem: ProblemDetails
+        switch error {
+        case let details as ProblemDetails: return details
+        case let refusal as ReplicaError: problem = Self.problem(for: refusal)
+        default: problem = ProblemDetails(.internalServerError, "\(error)")
+        }
+        if problem.status.kind == .serverError {
+            logger.error(
+                "Storage request failed",
+                metadata: ["path": "\(path)", "status": "\(problem.status.code)", "error": "\(error)"])
+        }
+        return problem
     }
 
     static func problem(for error: ReplicaError) -> ProblemDetails {

@@ -21,6 +21,8 @@ struct StorageAPI: Sendable {
     let replicas: HostedReplicas
     let configuration: StorageNodeConfiguration
 
+    var records: RecordRoutes { RecordRoutes(nodeID: nodeID, replicas: replicas, configuration: configuration) }
+
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ReplicaErrorMiddleware())
@@ -41,41 +43,21 @@ struct StorageAPI: Sendable {
     // MARK: - Records
 
     private func append(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let replica = try replica(context)
-        guard let epoch = try Self.epoch(request) else {
-            throw ProblemDetails(.badRequest, "an append must carry the hadron-epoch header")
-        }
+        let (stream, partition) = try Self.target(context)
         let body = try await collect(request, upTo: configuration.maxBatchBytes, what: "a record batch")
-        let result = try await replica.append(Array(body.readableBytesView), callerEpoch: epoch)
-        return Self.json("{\"baseOffset\":\(result.firstOffset),\"lastOffset\":\(result.lastOffset)}")
+        return Self.response(
+            try await records.append(
+                stream: stream, partition: partition, fields: request.headers, body: Array(body.readableBytesView)))
     }
 
     private func fetch(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let replica = try replica(context)
-        guard let offset = request.uri.queryParameters.get("offset", as: Int64.self), offset >= 0 else {
-            throw ProblemDetails(.badRequest, "offset must be a non-negative integer")
-        }
-        let maxBytes = try Self.integer("maxBytes", in: request, default: configuration.defaultFetchBytes, minimum: 1)
-        let waitMilliseconds = try Self.integer("wait", in: request, default: Int64(0), minimum: 0)
-        let wait = min(Duration.milliseconds(waitMilliseconds), configuration.maxFetchWait)
-        let result: PartitionReplica.FetchResult
-        if let follower = request.uri.queryParameters.get("replica") {
-            guard let epoch = try Self.epoch(request) else {
-                throw ProblemDetails(.badRequest, "a replication fetch must carry the hadron-epoch header")
-            }
-            result = try await replica.replicate(
-                to: follower, from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes), wait: wait,
-                callerEpoch: epoch)
-        } else {
-            result = try await replica.fetch(
-                from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes), wait: wait,
-                callerEpoch: try Self.epoch(request))
-        }
-        var headers: HTTPFields = [.contentType: Self.recordBatchContentType]
-        headers[.hadronHighWatermark] = String(result.highWatermark)
-        headers[.hadronLogStartOffset] = String(result.logStartOffset)
-        headers[.hadronLogEndOffset] = String(result.logEndOffset)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.bytes)))
+        let (stream, partition) = try Self.target(context)
+        return Self.response(
+            try await records.fetch(stream: stream, partition: partition, query: request.uri, fields: request.headers))
+    }
+
+    private static func response(_ answer: RecordRoutes.Answer) -> Response {
+        Response(status: .ok, headers: answer.fields, body: .init(byteBuffer: answer.body))
     }
 
     private func state(_ context: BasicRequestContext) async throws -> Response {
@@ -182,19 +164,12 @@ struct StorageAPI: Sendable {
 
     /// The replica named by the path, or a 421 that tells the caller what the last topology said about it.
     private func replica(_ context: BasicRequestContext) throws -> PartitionReplica {
-        let stream = try Self.pathParameter("stream", context)
-        let partitionText = try Self.pathParameter("partition", context)
-        guard let partition = Int(partitionText), partition >= 0 else {
-            throw ProblemDetails(.badRequest, "partition \"\(partitionText)\" is not a partition number")
-        }
-        if let replica = replicas.replica(stream: stream, partition: partition) { return replica }
-        let leadership = replicas.leadership(stream: stream, partition: partition)
-        throw ProblemDetails(
-            .misdirectedRequest, "node \(nodeID) does not host partition \(partition) of stream \(stream)",
-            members: [
-                "epoch": .integer(Int64(leadership?.epoch ?? 0)),
-                "leader": leadership?.leader.map(ProblemValue.string) ?? .null,
-            ])
+        let (stream, partition) = try Self.target(context)
+        return try records.replica(stream: stream, partition: partition)
+    }
+
+    private static func target(_ context: BasicRequestContext) throws -> (stream: String, partition: String) {
+        (try pathParameter("stream", context), try pathParameter("partition", context))
     }
 
     private static func group(_ context: BasicRequestContext) throws -> String {
@@ -215,21 +190,7 @@ struct StorageAPI: Sendable {
 
     /// The caller's `hadron-epoch`, nil when it sent none.
     private static func epoch(_ request: Request) throws -> Int32? {
-        guard let text = request.headers[.hadronEpoch] else { return nil }
-        guard let epoch = Int32(text), epoch >= 0 else {
-            throw ProblemDetails(.badRequest, "hadron-epoch \"\(text)\" is not a leader epoch")
-        }
-        return epoch
-    }
-
-    private static func integer<Value: FixedWidthInteger & LosslessStringConvertible>(
-        _ name: String, in request: Request, default value: Value, minimum: Value
-    ) throws -> Value {
-        guard let text = request.uri.queryParameters.get(name) else { return value }
-        guard let parsed = Value(text), parsed >= minimum else {
-            throw ProblemDetails(.badRequest, "\(name) must be an integer of at least \(minimum), got \"\(text)\"")
-        }
-        return parsed
+        try RecordRoutes.epoch(request.headers)
     }
 
     private func collect(_ request: Request, upTo limit: Int, what: String) async throws -> ByteBuffer {

@@ -66,11 +66,18 @@ public final class StorageNode: Service, Sendable, CustomStringConvertible {
             throw error
         }
         let api = StorageAPI(nodeID: configuration.nodeID, replicas: replicas, configuration: configuration)
+        let records = api.records
+        let logger = logger
         let listen = configuration.listen
         let bound = bound
         let server = Application(
             router: api.router(),
-            server: .http1AndH2C(receiveWindows: .internalTraffic),
+            // Appends and fetches over HTTP/2 are answered in front of Hummingbird (see RecordsChannelHandler).
+            server: .http1AndH2C(
+                http2Configuration: .init(
+                    streamConfiguration: .init(
+                        additionalChannelHandlers: [RecordsChannelHandler(routes: records, logger: logger)])),
+                receiveWindows: .internalTraffic),
             configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? listen.port

@@ -172,6 +172,69 @@ import Testing
             }
         }
     }
+
+    /// Appends and fetches over HTTP/2 are answered by RecordsChannelHandler, over HTTP/1.1 by the router: the same
+    /// answers either way, and a path the handler leaves alone (percent-encoded) still reaches the router.
+    @Test func recordRoutesAnswerAlikeOverHTTP1AndHTTP2() async throws {
+        let directory = TemporaryDirectory("storage-node-routes")
+        defer { directory.remove() }
+        let client = InternalClient(logger: quietLogger)
+        defer { Task { await client.shutdown() } }
+        try await RunningNode.with(directory: directory, topology: singleNodeTopology(), maxBatchBytes: 4096) { node in
+            let peer = Peer(client: client, address: node.address)
+            try await node.waitUntilLeading(peer, partition: 0)
+            let records = "/internal/v1/streams/events/partitions/0/records"
+            let first = StorageTestBatch.events(2, tag: "h2")
+            let second = StorageTestBatch.events(3, tag: "h1")
+
+            let overHTTP2 = try await peer.append(first, partition: 0, epoch: 1)
+            #expect(String(buffer: overHTTP2.body) == #"{"baseOffset":0,"lastOffset":1}"#)
+            #expect(overHTTP2.headerFields[.contentType] == "application/json")
+            let overHTTP1 = try await HTTP1Connection.request(
+                port: node.address.port, .POST, records,
+                headers: [("content-type", "application/vnd.hadron.record-batch"), ("hadron-epoch", "1")],
+                body: second)
+            #expect(overHTTP1.status == 200 && String(decoding: overHTTP1.body, as: UTF8.self) == #"{"baseOffset":2,"lastOffset":4}"#)
+
+            let fetched2 = try await peer.fetch(partition: 0, offset: 0)
+            let fetched1 = try await HTTP1Connection.request(
+                port: node.address.port, .GET, records + "?offset=0&maxBytes=1048576", headers: [("hadron-epoch", "1")])
+            #expect(Array(fetched2.body.readableBytesView) == fetched1.body)
+            #expect(
+                fetched1.body
+                    == StorageTestBatch.stamped(first, baseOffset: 0, epoch: 1)
+                    + StorageTestBatch.stamped(second, baseOffset: 2, epoch: 1))
+            for name in ["hadron-high-watermark", "hadron-log-end-offset", "content-type"] {
+                #expect(fetched2.headerFields[HTTPField.Name(name)!] == fetched1.header(name))
+            }
+
+            // Refusals: the same status and problem either way.
+            let refusals: [(HTTPRequest.Method, String, [UInt8], HTTPFields)] = [
+                (.post, records, first, [:]),  // no epoch
+                (.post, "/internal/v1/streams/events/partitions/9/records", first, [HTTPField.Name("hadron-epoch")!: "1"]),
+                (.get, records + "?offset=-1", [], [:]),
+                (.get, records + "?offset=0&wait=x", [], [:]),
+                (.post, records, first, [HTTPField.Name("hadron-epoch")!: "x"]),
+                (.post, records, Array(repeating: 7, count: 5000), [HTTPField.Name("hadron-epoch")!: "1"]),
+            ]
+            for (method, path, body, fields) in refusals {
+                let viaHTTP2 = try await peer.send(method, path, headers: fields, body: method == .post ? body : nil)
+                let viaHTTP1 = try await HTTP1Connection.request(
+                    port: node.address.port, method == .post ? .POST : .GET, path,
+                    headers: fields.map { ($0.name.canonicalName, $0.value) }, body: body)
+                #expect(viaHTTP2.status.code == viaHTTP1.status, "\(method) \(path)")
+                #expect(viaHTTP2.status.code >= 400 && viaHTTP2.status.code < 500, "\(method) \(path)")
+                #expect(viaHTTP2.headerFields[.contentType] == "application/problem+json", "\(method) \(path)")
+                #expect(ProblemDetails.detail(in: viaHTTP2.body) != nil, "\(method) \(path)")
+            }
+
+            // A stream name written percent-encoded is left to the router, which decodes it.
+            let encoded = try await peer.send(
+                .get, "/internal/v1/streams/ev%65nts/partitions/0/records?offset=0",
+                headers: [HTTPField.Name("hadron-epoch")!: "1"])
+            #expect(encoded.status == .ok && Array(encoded.body.readableBytesView) == fetched1.body)
+        }
+    }
 }
 
 /// A topology source a test controls: it answers every heartbeat with ``topology`` and keeps the last heartbeat.
@@ -225,17 +288,19 @@ struct RunningNode {
     let address: ServerAddress
 
     static func with(
-        directory: TemporaryDirectory, topology: Topology, _ body: (RunningNode) async throws -> Void
+        directory: TemporaryDirectory, topology: Topology, maxBatchBytes: Int = 32 * 1024 * 1024,
+        _ body: (RunningNode) async throws -> Void
     ) async throws {
-        try await with(directory: directory, feed: TopologyFeed(topology), body)
+        try await with(directory: directory, feed: TopologyFeed(topology), maxBatchBytes: maxBatchBytes, body)
     }
 
     static func with(
-        directory: TemporaryDirectory, feed: TopologyFeed, _ body: (RunningNode) async throws -> Void
+        directory: TemporaryDirectory, feed: TopologyFeed, maxBatchBytes: Int = 32 * 1024 * 1024,
+        _ body: (RunningNode) async throws -> Void
     ) async throws {
         let configuration = StorageNodeConfiguration(
             nodeID: "storage-0", listen: ServerAddress(host: "127.0.0.1", port: 0), dataDirectory: directory.path,
-            heartbeatInterval: .milliseconds(20), segmentBytes: 512)
+            heartbeatInterval: .milliseconds(20), segmentBytes: 512, maxBatchBytes: maxBatchBytes)
         let node = StorageNode(configuration: configuration, topologySource: feed.source, logger: quietLogger)
         let group = ServiceGroup(configuration: .init(services: [node], logger: quietLogger))
         let running = Task { try await group.run() }

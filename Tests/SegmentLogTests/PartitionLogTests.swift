@@ -203,13 +203,22 @@ struct PartitionLogTests {
         try await log.close()
     }
 
-    @Test("64 concurrent appenders with durability always all complete with distinct, contiguous offsets")
-    func groupCommit() async throws {
+    /// Every durability policy, with flushes and rolls queued between the appends.
+    @Test(
+        "64 concurrent appenders all complete with distinct, contiguous offsets",
+        arguments: [LogDurability.always, .interval(milliseconds: 1), .none])
+    func groupCommit(durability: LogDurability) async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let log = try await PartitionLog.open(
-            directory: directory.path, configuration: LogConfiguration(segmentBytes: 20_000, durability: .always),
+            directory: directory.path, configuration: LogConfiguration(segmentBytes: 20_000, durability: durability),
             logger: quietLogger)
+        let housekeeping = Task {
+            for _ in 0..<20 {
+                try await log.flush(upTo: log.logEndOffset)
+                try await log.roll()
+            }
+        }
         let results = try await withThrowingTaskGroup(of: [AppendResult].self) { group in
             for appender in 0..<64 {
                 group.addTask {
@@ -222,6 +231,7 @@ struct PartitionLogTests {
             }
             return try await group.reduce(into: [AppendResult]()) { $0 += $1 }
         }
+        try await housekeeping.value
         #expect(results.map(\.firstOffset).sorted() == Array(0..<320))
         let headers = try TestBatch.headers(try readAll(log))
         #expect(headers.map(\.baseOffset) == Array(0..<320))
