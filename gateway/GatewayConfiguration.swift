@@ -22,9 +22,14 @@ public struct GatewayConfiguration: Sendable {
     /// behind the batch in flight, which batches exactly as much as the load needs. At most 1 ms.
     public var linger: Duration = .zero
     /// A record batch closes at this many bytes (by the event-size measure above) …
-    public var maxBatchBytes: Int = 1 << 20
+    ///
+    /// Batches only grow this large while one is in flight and the load is high, which is when each batch's fixed
+    /// cost (a storage round trip; a sync or a replication round) is what bounds throughput: at 1000 events, batched
+    /// publish filled every batch, and 5000 gave 6–12 % more events/s with 15–25 % less storage CPU per event at
+    /// replicationFactor 1 and 3. A follower fetches up to 8 MiB, so one batch always fits a fetch.
+    public var maxBatchBytes: Int = 4 << 20
     /// … or at this many events, whichever comes first. One submission is never split across batches.
-    public var maxBatchEvents: Int = 1000
+    public var maxBatchEvents: Int = 5000
 
     /// How long a write keeps trying a partition (leader changes, connection failures, a leader short of in-sync
     /// replicas) before the request gets 503.

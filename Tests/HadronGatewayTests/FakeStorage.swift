@@ -115,6 +115,11 @@ actor FakeStorageState {
 
     var storedBatches: Int { partitions.values.reduce(0) { $0 + $1.batches.count } }
 
+    /// How many records each stored batch of a partition holds, in offset order.
+    func batchRecordCounts(stream: String, partition: Int) throws -> [Int] {
+        try (partitions["\(stream)/\(partition)"]?.batches ?? []).map { Int(try RecordBatch.verify($0.bytes).recordCount) }
+    }
+
     func countAppendRequest() { appendRequests += 1 }
     func countFetchRequest() { fetchRequests += 1 }
 

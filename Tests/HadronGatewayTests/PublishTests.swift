@@ -140,6 +140,37 @@ struct PublishTests {
         }
     }
 
+    /// Batches grow only while one is in flight; they still close at the configured bounds, and a request's events
+    /// are never split between batches.
+    @Test(
+        "coalesced record batches close at maxBatchEvents and maxBatchBytes",
+        arguments: [(events: 5, bytes: 1 << 20), (events: 1000, bytes: 1)])
+    func coalescingIsBounded(events maxEvents: Int, bytes maxBytes: Int) async throws {
+        try await GatewayHarness.with(configure: {
+            $0.maxBatchEvents = maxEvents
+            $0.maxBatchBytes = maxBytes
+        }) { harness in
+            await harness.storage.state.set(appendDelay: .milliseconds(100))
+            let requests = 30
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<requests {
+                    group.addTask {
+                        let response = try await harness.h2c(
+                            .post, "/v1/streams/events", headers: binaryHeaders(id: "b\(index)", key: "one-key"),
+                            body: Array("\(index)".utf8))
+                        #expect(response.status == 202, "\(response.text)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let partition = Partitioner.partition(forKey: "one-key", partitions: 3)
+            let counts = try await harness.storage.state.batchRecordCounts(stream: "events", partition: partition)
+            #expect(counts.reduce(0, +) == requests)
+            #expect(counts.allSatisfy { $0 <= (maxBytes == 1 ? 1 : maxEvents) }, "\(counts)")
+            if maxBytes > 1 { #expect(counts.contains { $0 > 1 }, "requests queued behind a slow append coalesce: \(counts)") }
+        }
+    }
+
     @Test("a batch with one invalid event is refused whole: 400 naming the index, nothing stored")
     func batchAtomicity() async throws {
         try await GatewayHarness.with { harness in
