@@ -11,7 +11,8 @@ import NIOTLS
 /// handler sits on the socket side of the connection, before the HTTP/2 handler, and does what the handler's own
 /// settings would have done:
 /// - once the connection is HTTP/2, it sends a SETTINGS frame raising the initial stream window (every request is a
-///   stream of its own, so each starts with the whole window) and a WINDOW_UPDATE opening the connection window;
+///   stream of its own, so each starts with the whole window) and the largest frame the peer may send, and a
+///   WINDOW_UPDATE opening the connection window;
 /// - it reads the frame headers of the inbound bytes and, for every eighth of the connection window of DATA the peer
 ///   has sent, gives the connection window that much back. It counts exactly what the peer spent, so the window
 ///   never grows past its target; the HTTP/2 handler's own small updates come on top only when the window runs
@@ -58,7 +59,11 @@ final class HTTP2ReceiveWindows: ChannelInboundHandler, RemovableChannelHandler 
             context.channel.write(
                 HTTP2Frame(
                     streamID: .rootStream,
-                    payload: .settings(.settings([HTTP2Setting(parameter: .initialWindowSize, value: sizes.stream)]))),
+                    payload: .settings(
+                        .settings([
+                            HTTP2Setting(parameter: .initialWindowSize, value: sizes.stream),
+                            HTTP2Setting(parameter: .maxFrameSize, value: sizes.maxFrameSize),
+                        ]))),
                 promise: nil)
             context.channel.write(
                 HTTP2Frame(
@@ -116,15 +121,21 @@ extension HTTP2ReceiveWindows: Sendable {}
 public struct HTTP2ReceiveWindowSizes: Sendable, Hashable {
     public var stream: Int
     public var connection: Int
+    /// The largest frame the peer may send (SETTINGS_MAX_FRAME_SIZE); HTTP/2's default is 16 KiB.
+    public var maxFrameSize: Int
 
-    public init(stream: Int, connection: Int) {
+    public init(stream: Int, connection: Int, maxFrameSize: Int = 16_384) {
         precondition(
             (65_535...Int(Int32.max)).contains(stream) && (65_535...Int(Int32.max)).contains(connection),
             "HTTP/2 windows are between 64 KiB and 2 GiB")
+        precondition((16_384...16_777_215).contains(maxFrameSize), "HTTP/2 frames are between 16 KiB and 16 MiB")
         self.stream = stream
         self.connection = connection
+        self.maxFrameSize = maxFrameSize
     }
 
-    /// For traffic between the cluster's processes: a record batch of several MiB in one go.
-    public static let internalTraffic = HTTP2ReceiveWindowSizes(stream: 8 << 20, connection: 32 << 20)
+    /// For traffic between the cluster's processes: a record batch of several MiB in one go, in frames of up to
+    /// 1 MiB (``InternalClient/maxFrameSize``).
+    public static let internalTraffic = HTTP2ReceiveWindowSizes(
+        stream: 8 << 20, connection: 32 << 20, maxFrameSize: InternalClient.maxFrameSize)
 }

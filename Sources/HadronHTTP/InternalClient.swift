@@ -61,6 +61,11 @@ public struct InternalClientError: Error, Sendable, CustomStringConvertible {
 /// own stream, so concurrent appends, fetches and long polls to one leader share a socket without head-of-line
 /// blocking. A connection that fails is dropped and the next request reconnects.
 public final class InternalClient: Sendable {
+    /// The largest frame a peer may send this client, and (through ``HTTP2ReceiveWindowSizes/internalTraffic``) a
+    /// storage node. With HTTP/2's 16 KiB a 1 MiB record batch was 64 DATA frames, each decoded, flow-controlled and
+    /// passed through the stream's pipeline on its own.
+    public static let maxFrameSize = 1 << 20
+
     private let pool: ConnectionPool
     private let logger: Logger
 
@@ -374,7 +379,8 @@ actor ConnectionPool {
     static let http2Configuration: NIOHTTP2Handler.Configuration = {
         var configuration = NIOHTTP2Handler.Configuration()
         configuration.connection.initialSettings = nioDefaultSettings + [
-            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow)
+            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
+            HTTP2Setting(parameter: .maxFrameSize, value: InternalClient.maxFrameSize),
         ]
         configuration.connection.targetWindowSize = connectionWindow
         configuration.stream.targetWindowSize = streamWindow

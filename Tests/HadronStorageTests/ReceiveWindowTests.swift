@@ -43,6 +43,7 @@ import Testing
             let sizes = HTTP2ReceiveWindowSizes.internalTraffic
             #expect(frames.initialWindowSize == sizes.stream)
             #expect(frames.connectionIncrement == sizes.connection - 65_535)
+            #expect(frames.maxFrameSize == sizes.maxFrameSize && sizes.maxFrameSize == InternalClient.maxFrameSize)
 
             // More than the connection window in batches over one connection: the windows are given back as
             // they are used, or HTTP/2 flow control would stall or reset the connection.
@@ -51,10 +52,13 @@ import Testing
             try await node.waitUntilLeading(peer, partition: 0)
             let batch = StorageTestBatch.events(2_000, payloadSize: 1_500)
             #expect(batch.count > 3 << 20)
+            // In frames of up to 1 MiB each way: the node reads the client's, the client the node's.
             for _ in 0..<12 {
                 let response = try await peer.append(batch, partition: 0, epoch: 1)
                 #expect(response.status.code == 200, "\(String(buffer: response.body))")
             }
+            let fetched = try await peer.fetch(partition: 0, offset: 0)
+            #expect(Array(fetched.body.readableBytesView) == StorageTestBatch.stamped(batch, baseOffset: 0, epoch: 1))
             await client.shutdown()
         }
     }
@@ -62,7 +66,7 @@ import Testing
     /// Sends the client preface and an empty SETTINGS frame, and reads frames until the server has sent a SETTINGS
     /// frame with an initial window size and a WINDOW_UPDATE for the connection (or 10 s pass).
     static func firstServerFrames(from address: ServerAddress) async throws -> (
-        initialWindowSize: Int?, connectionIncrement: Int?
+        initialWindowSize: Int?, connectionIncrement: Int?, maxFrameSize: Int?
     ) {
         let collector = ByteCollector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -76,7 +80,7 @@ import Testing
         var hello = ByteBuffer(string: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         hello.writeBytes([0, 0, 0, 0x4, 0, 0, 0, 0, 0])
         try await channel.writeAndFlush(hello).get()
-        var result: (initialWindowSize: Int?, connectionIncrement: Int?) = (nil, nil)
+        var result: (initialWindowSize: Int?, connectionIncrement: Int?, maxFrameSize: Int?) = (nil, nil, nil)
         try await eventually("the server announced its windows") {
             result = parse(collector.collected.withLock { $0 })
             return result.initialWindowSize != nil && result.connectionIncrement != nil
@@ -84,8 +88,8 @@ import Testing
         return result
     }
 
-    private static func parse(_ bytes: [UInt8]) -> (initialWindowSize: Int?, connectionIncrement: Int?) {
-        var result: (initialWindowSize: Int?, connectionIncrement: Int?) = (nil, nil)
+    private static func parse(_ bytes: [UInt8]) -> (initialWindowSize: Int?, connectionIncrement: Int?, maxFrameSize: Int?) {
+        var result: (initialWindowSize: Int?, connectionIncrement: Int?, maxFrameSize: Int?) = (nil, nil, nil)
         var index = 0
         func integer(_ at: Int, _ count: Int) -> Int { bytes[at..<at + count].reduce(0) { $0 << 8 | Int($1) } }
         while index + 9 <= bytes.count {
@@ -96,8 +100,12 @@ import Testing
             guard index + 9 + length <= bytes.count else { break }
             let payload = index + 9
             if type == 0x4, flags & 0x1 == 0 {
-                for entry in stride(from: payload, to: payload + length, by: 6) where integer(entry, 2) == 0x4 {
-                    result.initialWindowSize = integer(entry + 2, 4)
+                for entry in stride(from: payload, to: payload + length, by: 6) {
+                    switch integer(entry, 2) {
+                    case 0x4: result.initialWindowSize = integer(entry + 2, 4)
+                    case 0x5: result.maxFrameSize = integer(entry + 2, 4)
+                    default: break
+                    }
                 }
             } else if type == 0x8, stream == 0, length == 4 {
                 result.connectionIncrement = (result.connectionIncrement ?? 0) + integer(payload, 4) & 0x7FFF_FFFF
