@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 import ClusterTopology
 import HadronCore
 import HadronHTTP
@@ -73,7 +75,16 @@ struct StorageCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Swift tasks run on NIO's event loops rather than Swift's default pool. A storage node's work is many short
+        // hops between the network, its replicas and their logs (a replicated batch is an append, two follower
+        // fetch answers and two fetch requests on each leader); on the default pool every hop woke a parked pool
+        // thread, and those wake-ups were most of the node's CPU: at 500 replicated publishes/s, 26 % less storage
+        // CPU and p99 3.7 -> 2.9 ms. Nothing here blocks a thread on Swift work: file I/O has its own threads.
+        let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let logger = CommandLogging.logger(label: "hadron.storage")
+        if !onEventLoops {
+            logger.warning("Swift concurrency could not be moved onto the event loops; running on its default pool")
+        }
         let client = InternalClient(resolve: cluster.addressOverrides, logger: logger)
         let watch = cluster.kubernetes ? try cluster.topologyWatch(logger: logger) : nil
         let source: any StorageTopologySource =
