@@ -40,6 +40,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "CCRC32C", path: "Sources/CCRC32C"),
+        .target(name: "CMalloc", path: "Sources/CMalloc"),
         .target(
             name: "HadronCore",
             dependencies: ["CloudEvents", "CCRC32C", .product(name: "Yams", package: "Yams")],
@@ -110,7 +111,7 @@ let package = Package(
             dependencies: [
                 "CloudEvents", "HadronCore", "HadronOperator", "KubeAPI", "HadronControl", "HadronHTTP",
                 "HadronStorage", "ClusterTopology",
-                "HadronGateway",
+                "HadronGateway", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -53,6 +53,7 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LargeAllocations.keepInHeap()
         let logger = CommandLogging.logger(label: "hadron.dev")
         let streams =
             file.isEmpty ? [Self.defaultStream(storageNodes: storageNodes)] : try ResourceFile.streams(at: file)

@@ -54,6 +54,7 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LargeAllocations.keepInHeap()
         let logger = CommandLogging.logger(label: "hadron.gateway")
         // The process's one metrics bootstrap; the gateway registers its own metrics in the same registry.
         let registry = PrometheusCollectorRegistry()

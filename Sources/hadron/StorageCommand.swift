@@ -80,6 +80,7 @@ struct StorageCommand: AsyncParsableCommand {
         // fetch answers and two fetch requests on each leader); on the default pool every hop woke a parked pool
         // thread, and those wake-ups were most of the node's CPU: at 500 replicated publishes/s, 26 % less storage
         // CPU and p99 3.7 -> 2.9 ms. Nothing here blocks a thread on Swift work: file I/O has its own threads.
+        LargeAllocations.keepInHeap()
         let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let logger = CommandLogging.logger(label: "hadron.storage")
         if !onEventLoops {
