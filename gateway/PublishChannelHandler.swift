@@ -83,9 +83,7 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        // An accepted connection's parent is the listening channel, which has none; an HTTP/2 stream's parent is
-        // its connection. (Asking a socket channel for an HTTP/2 stream option would trap in NIO, not throw.)
-        isStream = context.channel.parent?.parent != nil
+        isStream = context.channel.isHTTP2Stream
     }
 
     // MARK: Inbound

@@ -50,8 +50,7 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        // An HTTP/2 stream's parent is its connection; an accepted HTTP/1.1 connection's parent is the listener.
-        isStream = context.channel.parent?.parent != nil
+        isStream = context.channel.isHTTP2Stream
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

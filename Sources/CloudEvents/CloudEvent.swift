@@ -123,6 +123,25 @@ extension CloudEvent {
             subject: subject, extensions: extensions, assuming: facts)
     }
 
+    /// What a decoder checks of the parts it read before it builds the event: ``validate(id:source:type:specversion:datacontenttype:subject:extensions:assuming:)``
+    /// without the checks reading settled (every String attribute read as plain printable ASCII; every extension a
+    /// String with a checked name). Returns the parsed `datacontenttype`, which the decoder needs for the data.
+    @inline(__always)
+    static func validateDecoded(
+        id: String, source: URIReference, type: String, specversion: String, datacontenttype: String?,
+        subject: String?, extensions: [String: AttributeValue], allPrintableASCII: Bool, allStringExtensions: Bool
+    ) throws(CloudEventError) -> MediaTypeFacts? {
+        var established: EstablishedFacts = []
+        if allPrintableASCII { established.insert(.printableASCIIStrings) }
+        if allStringExtensions { established.insert(.validStringExtensions) }
+        let mediaType = datacontenttype.flatMap { MediaTypeFacts($0) }
+        if mediaType != nil { established.insert(.validMediaType) }
+        try validate(
+            id: id, source: source, type: type, specversion: specversion, datacontenttype: datacontenttype,
+            subject: subject, extensions: extensions, assuming: established)
+        return mediaType
+    }
+
     /// The checks of ``validate(assuming:)`` over the parts of an event not yet built, so that a decoder can refuse
     /// a bad event before it builds (and copies) the struct. `dataschema` and `time` are valid by their types.
     @inline(__always)

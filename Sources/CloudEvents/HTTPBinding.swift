@@ -148,13 +148,9 @@ public enum HTTPBinding {
             try JSONEventFormat.attributeTimestamp("time", text)
         }
         // Extension names were checked as they were read, and binary mode makes every extension a String.
-        var established: CloudEvent.EstablishedFacts = [.validStringExtensions]
-        if allPrintableASCII { established.insert(.printableASCIIStrings) }
-        let mediaType = contentType.flatMap { MediaTypeFacts($0) }
-        if mediaType != nil { established.insert(.validMediaType) }
-        try CloudEvent.validate(
+        let mediaType = try CloudEvent.validateDecoded(
             id: id, source: sourceReference, type: type, specversion: specversion, datacontenttype: contentType,
-            subject: subject, extensions: extensions, assuming: established)
+            subject: subject, extensions: extensions, allPrintableASCII: allPrintableASCII, allStringExtensions: true)
         if !body.isEmpty, let contentType, let mediaType, mediaType.isJSON, mediaType.isUTF8,
             !JSONValidation.isJSONText(body)
         {

@@ -259,14 +259,10 @@ public enum JSONEventFormat {
         let schema = try dataschema.map { (text) throws(CloudEventError) in try attributeURI("dataschema", text) }
         let timestamp = try time.map { (text) throws(CloudEventError) in try attributeTimestamp("time", text) }
         // Extension names were checked as they were read.
-        var established: CloudEvent.EstablishedFacts = []
-        if allPrintableASCII { established.insert(.printableASCIIStrings) }
-        if allStringExtensions { established.insert(.validStringExtensions) }
-        let mediaType = datacontenttype.flatMap { MediaTypeFacts($0) }
-        if mediaType != nil { established.insert(.validMediaType) }
-        try CloudEvent.validate(
+        let mediaType = try CloudEvent.validateDecoded(
             id: id, source: sourceReference, type: type, specversion: specversion, datacontenttype: datacontenttype,
-            subject: subject, extensions: extensions, assuming: established)
+            subject: subject, extensions: extensions, allPrintableASCII: allPrintableASCII,
+            allStringExtensions: allStringExtensions)
 
         var data: [UInt8]?
         if let dataBase64 {

@@ -67,6 +67,13 @@ public struct HTTP1AndH2CChannel: ServerChildChannel {
     }
 }
 
+extension Channel {
+    /// Whether this channel is one HTTP/2 stream rather than a connection, for handlers that serve both. A stream's
+    /// parent is its connection; an accepted connection's parent is the listening channel, which has none. (Asking
+    /// a socket channel for an HTTP/2 stream option instead would trap in NIO, not throw.)
+    public var isHTTP2Stream: Bool { parent?.parent != nil }
+}
+
 extension HTTPServerBuilder {
     /// HTTP/1.1 and h2c on one port (see ``HTTP1AndH2CChannel``).
     public static func http1AndH2C(

@@ -115,20 +115,7 @@ struct PublishTests {
             // A slow append (like a flush) keeps one batch in flight while the other requests queue behind it.
             await harness.storage.state.set(appendDelay: .milliseconds(100))
             let requests = 40
-            let offsets = try await withThrowingTaskGroup(of: Int64.self) { group in
-                for index in 0..<requests {
-                    group.addTask {
-                        let response = try await harness.h2c(
-                            .post, "/v1/streams/events", headers: binaryHeaders(id: "c\(index)", key: "same-key"),
-                            body: Array("\(index)".utf8))
-                        #expect(response.status == 202, "\(response.text)")
-                        return try acceptedPositions(response).first?.offset ?? -1
-                    }
-                }
-                var offsets: [Int64] = []
-                for try await offset in group { offsets.append(offset) }
-                return offsets
-            }
+            let offsets = try await Self.publishConcurrently(requests, key: "same-key", to: harness)
             #expect(offsets.sorted() == (0..<Int64(requests)).map { $0 })
             let partition = Partitioner.partition(forKey: "same-key", partitions: 3)
             let batches = await harness.storage.state.batchCount(stream: "events", partition: partition)
@@ -152,22 +139,33 @@ struct PublishTests {
         }) { harness in
             await harness.storage.state.set(appendDelay: .milliseconds(100))
             let requests = 30
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<requests {
-                    group.addTask {
-                        let response = try await harness.h2c(
-                            .post, "/v1/streams/events", headers: binaryHeaders(id: "b\(index)", key: "one-key"),
-                            body: Array("\(index)".utf8))
-                        #expect(response.status == 202, "\(response.text)")
-                    }
-                }
-                try await group.waitForAll()
-            }
+            _ = try await Self.publishConcurrently(requests, key: "one-key", to: harness)
             let partition = Partitioner.partition(forKey: "one-key", partitions: 3)
             let counts = try await harness.storage.state.batchRecordCounts(stream: "events", partition: partition)
             #expect(counts.reduce(0, +) == requests)
             #expect(counts.allSatisfy { $0 <= (maxBytes == 1 ? 1 : maxEvents) }, "\(counts)")
             if maxBytes > 1 { #expect(counts.contains { $0 > 1 }, "requests queued behind a slow append coalesce: \(counts)") }
+        }
+    }
+
+    /// `count` single-event publishes with the same partition key at once over h2c; each must be accepted.
+    /// Returns the offsets they were told, in completion order.
+    private static func publishConcurrently(_ count: Int, key: String, to harness: GatewayHarness) async throws
+        -> [Int64]
+    {
+        try await withThrowingTaskGroup(of: Int64.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let response = try await harness.h2c(
+                        .post, "/v1/streams/events", headers: binaryHeaders(id: "\(key)-\(index)", key: key),
+                        body: Array("\(index)".utf8))
+                    #expect(response.status == 202, "\(response.text)")
+                    return try acceptedPositions(response).first?.offset ?? -1
+                }
+            }
+            var offsets: [Int64] = []
+            for try await offset in group { offsets.append(offset) }
+            return offsets
         }
     }
 
