@@ -271,25 +271,20 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         to publish: Publish, received: Int, with outcome: Result<ByteBuffer, ProblemDetails>,
         context: ChannelHandlerContext
     ) {
-        var response = HTTPResponse(status: .accepted)
+        var response: HTTPResponse
         let body: ByteBuffer
         switch outcome {
         case .success(let accepted):
-            response.headerFields[.contentType] = "application/json"
+            response = HTTPResponse(status: .accepted, headerFields: [.contentType: "application/json"])
             body = accepted
         case .failure(let problem):
-            response.status = problem.status
-            response.headerFields = problem.headers
-            response.headerFields[.contentType] = ProblemDetails.contentType
+            response = problem.responseHead
             body = ByteBuffer(bytes: problem.body)
         }
-        response.headerFields[.contentLength] = String(body.readableBytes)
         response.headerFields[.date] = HTTPDate.shared.now
         let closing = isStream ? .keepAlive : publish.closing
         if closing != .keepAlive { response.headerFields[.connection] = "close" }
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeWholeResponse(response, body: body)
         metrics.request(
             route: GatewayResponder.Route.stream, status: response.status.code,
             duration: publish.start.duration(to: .now), received: received, sent: body.readableBytes)

@@ -132,22 +132,12 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func respond(with outcome: Result<RecordRoutes.Answer, ProblemDetails>, context: ChannelHandlerContext) {
-        var response = HTTPResponse(status: .ok)
-        let body: ByteBuffer
         switch outcome {
         case .success(let answer):
-            response.headerFields = answer.fields
-            body = answer.body
+            context.writeWholeResponse(HTTPResponse(status: .ok, headerFields: answer.fields), body: answer.body)
         case .failure(let problem):
-            response.status = problem.status
-            response.headerFields = problem.headers
-            response.headerFields[.contentType] = ProblemDetails.contentType
-            body = ByteBuffer(bytes: problem.body)
+            context.writeWholeResponse(problem.responseHead, body: ByteBuffer(bytes: problem.body))
         }
-        response.headerFields[.contentLength] = String(body.readableBytes)
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
