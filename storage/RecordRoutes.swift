@@ -8,8 +8,8 @@ import NIOCore
 /// appends from gateways and fetches from followers and gateways, free of any one HTTP server so that both the
 /// Hummingbird router (``StorageAPI``) and ``RecordsChannelHandler`` answer them the same way.
 ///
-/// Refusals are thrown as ``ReplicaError`` or ``ProblemDetails``; ``ReplicaErrorMiddleware/problem(for:)`` turns
-/// either into the answer.
+/// Refusals are thrown as ``ReplicaError`` or ``ProblemDetails``;
+/// ``ReplicaErrorMiddleware/problem(forAny:path:logger:)`` turns either into the answer on both paths.
 struct RecordRoutes: Sendable {
     let nodeID: String
     let replicas: HostedReplicas

@@ -17,7 +17,6 @@ import NIOHTTPTypes
 final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
-    typealias OutboundOut = HTTPResponsePart
 
     private enum State {
         case idle
