@@ -123,7 +123,7 @@ extension CloudEvent {
             subject: subject, extensions: extensions, assuming: facts)
     }
 
-    /// What a decoder checks of the parts it read before it builds the event: ``validate(id:source:type:specversion:datacontenttype:subject:extensions:assuming:)``
+    /// What a decoder checks of the parts it read before it builds the event: the static `validate(…assuming:)` below,
     /// without the checks reading settled (every String attribute read as plain printable ASCII; every extension a
     /// String with a checked name). Returns the parsed `datacontenttype`, which the decoder needs for the data.
     @inline(__always)

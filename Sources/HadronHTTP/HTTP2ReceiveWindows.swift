@@ -134,8 +134,9 @@ public struct HTTP2ReceiveWindowSizes: Sendable, Hashable {
         self.maxFrameSize = maxFrameSize
     }
 
-    /// For traffic between the cluster's processes: a record batch of several MiB in one go, in frames of up to
-    /// 1 MiB (``InternalClient/maxFrameSize``).
+    /// For traffic between the cluster's processes, on both ends (storage's server and ``InternalClient``): a record
+    /// batch of several MiB in one go, in frames of up to 1 MiB. With HTTP/2's 16 KiB frames a 1 MiB batch was 64
+    /// DATA frames, each decoded, flow-controlled and passed through the stream's pipeline on its own.
     public static let internalTraffic = HTTP2ReceiveWindowSizes(
-        stream: 8 << 20, connection: 32 << 20, maxFrameSize: InternalClient.maxFrameSize)
+        stream: 8 << 20, connection: 32 << 20, maxFrameSize: 1 << 20)
 }

@@ -61,11 +61,6 @@ public struct InternalClientError: Error, Sendable, CustomStringConvertible {
 /// own stream, so concurrent appends, fetches and long polls to one leader share a socket without head-of-line
 /// blocking. A connection that fails is dropped and the next request reconnects.
 public final class InternalClient: Sendable {
-    /// The largest frame a peer may send this client, and (through ``HTTP2ReceiveWindowSizes/internalTraffic``) a
-    /// storage node. With HTTP/2's 16 KiB a 1 MiB record batch was 64 DATA frames, each decoded, flow-controlled and
-    /// passed through the stream's pipeline on its own.
-    public static let maxFrameSize = 1 << 20
-
     private let pool: ConnectionPool
     private let logger: Logger
 
@@ -372,22 +367,22 @@ actor ConnectionPool {
         for connection in all { try? await connection.channel.close() }
     }
 
-    /// Receive windows sized for replication: a follower's fetch answer carries up to `maxBytes` of batches (8 MiB
-    /// by default) and a leader's batches are hundreds of KiB. HTTP/2's default 64 KiB windows made each such answer
-    /// wait for a WINDOW_UPDATE round trip per 64 KiB; with these, one answer flows in one go. The connection
+    /// Receive windows and frames sized for replication, the same a storage node announces
+    /// (``HTTP2ReceiveWindowSizes/internalTraffic``): a follower's fetch answer carries up to `maxBytes` of batches
+    /// (8 MiB by default) and a leader's batches are hundreds of KiB. HTTP/2's default 64 KiB windows made each such
+    /// answer wait for a WINDOW_UPDATE round trip per 64 KiB; with these, one answer flows in one go. The connection
     /// window opens to its target with the first DATA frame (its initial size is fixed at 64 KiB by the protocol).
     static let http2Configuration: NIOHTTP2Handler.Configuration = {
+        let sizes = HTTP2ReceiveWindowSizes.internalTraffic
         var configuration = NIOHTTP2Handler.Configuration()
         configuration.connection.initialSettings = nioDefaultSettings + [
-            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
-            HTTP2Setting(parameter: .maxFrameSize, value: InternalClient.maxFrameSize),
+            HTTP2Setting(parameter: .initialWindowSize, value: sizes.stream),
+            HTTP2Setting(parameter: .maxFrameSize, value: sizes.maxFrameSize),
         ]
-        configuration.connection.targetWindowSize = connectionWindow
-        configuration.stream.targetWindowSize = streamWindow
+        configuration.connection.targetWindowSize = sizes.connection
+        configuration.stream.targetWindowSize = sizes.stream
         return configuration
     }()
-    static let streamWindow = 8 << 20
-    static let connectionWindow = 32 << 20
 
     private static func connect(
         to address: String, resolve: AddressOverrides, group: any EventLoopGroup

@@ -43,7 +43,7 @@ import Testing
             let sizes = HTTP2ReceiveWindowSizes.internalTraffic
             #expect(frames.initialWindowSize == sizes.stream)
             #expect(frames.connectionIncrement == sizes.connection - 65_535)
-            #expect(frames.maxFrameSize == sizes.maxFrameSize && sizes.maxFrameSize == InternalClient.maxFrameSize)
+            #expect(frames.maxFrameSize == sizes.maxFrameSize && sizes.maxFrameSize == 1 << 20)
 
             // More than the connection window in batches over one connection: the windows are given back as
             // they are used, or HTTP/2 flow control would stall or reset the connection.
