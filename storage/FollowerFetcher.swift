@@ -148,7 +148,7 @@ struct FollowerFetcher: Sendable {
         case 200:
             let highWatermark = response.headerFields[.hadronHighWatermark].flatMap { Int64($0) } ?? 0
             try await replica.appendAsFollower(
-                Array(response.body.readableBytesView), leaderHighWatermark: highWatermark, epoch: epoch)
+                response.body, leaderHighWatermark: highWatermark, epoch: epoch)
         case 416:
             if case .integer(let start)? = ProblemDetails.member("firstOffset", in: response.body) {
                 // Retention deleted what we would fetch next: start over at the leader's log start.

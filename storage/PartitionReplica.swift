@@ -257,7 +257,7 @@ actor PartitionReplica {
     /// under the stream's durability policy on the leader and every in-sync replica (the high watermark passed it).
     /// The log verifies the batch (header, length, CRC) before writing anything, so a bad batch is refused whole.
     /// Refused with 503 while fewer than `minInSyncReplicas` replicas are in sync.
-    func append(_ batch: [UInt8], callerEpoch: Int32) async throws(ReplicaError) -> AppendResult {
+    func append(_ batch: some LogBytes, callerEpoch: Int32) async throws(ReplicaError) -> AppendResult {
         try role.admitLeaderRequest(callerEpoch: callerEpoch)
         let epoch = role.epoch
         try checkMinimumInSync()
@@ -467,9 +467,10 @@ actor PartitionReplica {
 
     /// Appends batches fetched from the leader as they are and moves the follower's high watermark to the
     /// leader's, bounded by what it holds.
-    func appendAsFollower(_ batches: [UInt8], leaderHighWatermark: Int64, epoch: Int32) async throws(FollowerStop) {
+    func appendAsFollower(_ batches: some LogBytes, leaderHighWatermark: Int64, epoch: Int32) async throws(FollowerStop)
+    {
         try checkFollowing(epoch)
-        if !batches.isEmpty {
+        if batches.byteCount > 0 {
             do {
                 _ = try await log.appendAsFollower(batches)
             } catch let error as LogError where error.code == .nonContiguous {
@@ -527,7 +528,7 @@ actor PartitionReplica {
                 end = read.logEndOffset
                 // Only the first read may exceed the budget (a batch larger than maxBytes is still delivered).
                 guard !read.bytes.isEmpty, bytes.isEmpty || read.bytes.count <= remaining else { break }
-                bytes += read.bytes
+                if bytes.isEmpty { bytes = read.bytes } else { bytes += read.bytes }
                 next = read.nextOffset
             }
         } catch {

@@ -30,9 +30,9 @@ extension ProducerStateTable {
 
     /// Records every batch in `bytes`, whole batches back to back as the log stores them: a follower's append, or
     /// one read of a rebuild.
-    mutating func record(batchesIn bytes: [UInt8]) throws(RecordBatchError) {
+    mutating func record(batchesIn bytes: some LogBytes) throws(RecordBatchError) {
         var position = 0
-        while position < bytes.count {
+        while position < bytes.byteCount {
             let header = try bytes.withUnsafeBytes { raw in
                 Result { () throws(RecordBatchError) in
                     try RecordBatchHeader(parsing: UnsafeRawBufferPointer(rebasing: raw[position...]))

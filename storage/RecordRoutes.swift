@@ -22,7 +22,7 @@ struct RecordRoutes: Sendable {
     }
 
     /// `POST …/records`: appends one producer batch as leader and answers once it is committed.
-    func append(stream: String, partition: String, fields: HTTPFields, body: [UInt8]) async throws -> Answer {
+    func append(stream: String, partition: String, fields: HTTPFields, body: ByteBuffer) async throws -> Answer {
         let replica = try replica(stream: stream, partition: partition)
         guard let epoch = try Self.epoch(fields) else {
             throw ProblemDetails(.badRequest, "an append must carry the hadron-epoch header")

@@ -34,7 +34,9 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
         var stream: String
         var partition: String
         var fields: HTTPFields
-        var body: [UInt8] = []
+        /// The first chunk as it came (usually the whole body: internal HTTP/2 frames carry up to 1 MiB), then a
+        /// copy that later chunks are added to.
+        var body = ByteBuffer()
     }
 
     private let routes: RecordRoutes
@@ -63,26 +65,29 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
                 context.fireChannelRead(data)
                 return
             }
-            var taken = Taken(method: head.method, path: path, stream: stream, partition: partition, fields: head.headerFields)
+            let taken = Taken(method: head.method, path: path, stream: stream, partition: partition, fields: head.headerFields)
             if head.method == .post, let declared = head.headerFields[.contentLength], let length = Int(declared) {
                 guard length <= routes.configuration.maxBatchBytes else {
                     state = .answering
                     respond(with: .failure(tooLarge), context: context)
                     return
                 }
-                taken.body.reserveCapacity(length)
             }
             state = .collecting(taken)
         case (.forwarding, _):
             context.fireChannelRead(data)
-        case (.collecting(var taken), .body(let chunk)):
-            guard taken.body.count + chunk.readableBytes <= routes.configuration.maxBatchBytes else {
+        case (.collecting(var taken), .body(var chunk)):
+            guard taken.body.readableBytes + chunk.readableBytes <= routes.configuration.maxBatchBytes else {
                 state = .answering
                 respond(with: .failure(tooLarge), context: context)
                 return
             }
-            state = .answering  // drops the enum's reference to the bytes, so appending does not copy them
-            taken.body.append(contentsOf: chunk.readableBytesView)
+            if taken.body.readableBytes == 0 {
+                taken.body = chunk
+            } else {
+                state = .answering  // drops the enum's reference to the bytes, so appending does not copy them
+                taken.body.writeBuffer(&chunk)
+            }
             state = .collecting(taken)
         case (.collecting(let taken), .end):
             state = .answering

@@ -47,7 +47,7 @@ struct StorageAPI: Sendable {
         let body = try await collect(request, upTo: configuration.maxBatchBytes, what: "a record batch")
         return Self.response(
             try await records.append(
-                stream: stream, partition: partition, fields: request.headers, body: Array(body.readableBytesView)))
+                stream: stream, partition: partition, fields: request.headers, body: body))
     }
 
     private func fetch(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

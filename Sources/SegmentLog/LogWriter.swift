@@ -171,7 +171,7 @@ final class LogWriter: @unchecked Sendable {
                     .staleEpoch, "append with leader epoch \(epoch), but the log is at epoch \(latest)")
             }
             let lastOffset = firstOffset + Int64(lastOffsetDelta)
-            try prepareSpace(for: append.bytes.count, lastOffset: lastOffset, pending: &pending)
+            try prepareSpace(for: append.bytes.byteCount, lastOffset: lastOffset, pending: &pending)
             if epoch > epochs.latestEpoch ?? .min {
                 try updateEpochs { $0.assign(epoch: epoch, startOffset: firstOffset) }
             }
@@ -184,7 +184,7 @@ final class LogWriter: @unchecked Sendable {
             prefix.storeBigEndian(firstOffset, at: 0)
             prefix.storeBigEndian(epoch, at: 12)
             pending.append(
-                baseOffset: firstOffset, lastOffset: lastOffset, maxTimestamp: maxTimestamp, size: append.bytes.count,
+                baseOffset: firstOffset, lastOffset: lastOffset, maxTimestamp: maxTimestamp, size: append.bytes.byteCount,
                 interval: configuration.indexIntervalBytes, offsetEntries: &offsetEntries, timeEntries: &timeEntries)
             chunk.append(
                 ChunkItem(
@@ -213,7 +213,7 @@ final class LogWriter: @unchecked Sendable {
                 }
             }
             let lastOffset = batches[batches.count - 1].lastOffset
-            try prepareSpace(for: append.bytes.count, lastOffset: lastOffset, pending: &pending)
+            try prepareSpace(for: append.bytes.byteCount, lastOffset: lastOffset, pending: &pending)
             if !newEpochs.isEmpty {
                 try updateEpochs { cache in
                     for entry in newEpochs { cache.assign(epoch: entry.epoch, startOffset: entry.startOffset) }

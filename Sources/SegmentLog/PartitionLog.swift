@@ -85,7 +85,7 @@ public final class PartitionLog: Sendable {
     /// assigns offsets from the log end and stamps `epoch` in its header. Fails with
     /// ``LogError/Code/staleEpoch`` when `epoch` is older than the log's latest (a deposed leader).
     /// Completes when the batch is written (and synced, under ``LogDurability/always``).
-    public func append(_ batch: [UInt8], epoch: Int32) async throws -> AppendResult {
+    public func append(_ batch: some LogBytes, epoch: Int32) async throws -> AppendResult {
         let header = try Self.validate(batch, exactlyOne: true)
         let kind = PendingAppend.Kind.leader(
             epoch: epoch, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp)
@@ -94,14 +94,15 @@ public final class PartitionLog: Sendable {
 
     /// Appends batches fetched from the leader as they are, keeping the leader's offsets and epochs: they must be
     /// whole, valid, follow each other, and start at this log's end offset (``LogError/Code/nonContiguous``).
-    public func appendAsFollower(_ batches: [UInt8]) async throws -> AppendResult {
-        guard !batches.isEmpty else { throw LogError(.invalidBatch, "no batches to append") }
-        guard batches.count <= Int(Int32.max) else {
-            throw LogError(.invalidBatch, "\(batches.count) bytes in one follower append; at most \(Int32.max)")
+    public func appendAsFollower(_ batches: some LogBytes) async throws -> AppendResult {
+        let count = batches.byteCount
+        guard count > 0 else { throw LogError(.invalidBatch, "no batches to append") }
+        guard count <= Int(Int32.max) else {
+            throw LogError(.invalidBatch, "\(count) bytes in one follower append; at most \(Int32.max)")
         }
         var stamped: [StampedBatch] = []
         var position = 0
-        while position < batches.count {
+        while position < count {
             let header = try batches.withUnsafeBytes { raw in
                 Result { () throws(LogError) in
                     try Self.validate(
@@ -132,14 +133,14 @@ public final class PartitionLog: Sendable {
         return try await submit(.follower(stamped), bytes: batches)
     }
 
-    private func submit(_ kind: PendingAppend.Kind, bytes: [UInt8]) async throws -> AppendResult {
+    private func submit(_ kind: PendingAppend.Kind, bytes: some LogBytes) async throws -> AppendResult {
         try await withCheckedThrowingContinuation { continuation in
             let append = PendingAppend(kind: kind, bytes: bytes, continuation: continuation)
             if !queue.push(.append(append)) { continuation.resume(throwing: closedError) }
         }
     }
 
-    private static func validate(_ batch: [UInt8], exactlyOne: Bool) throws(LogError) -> RecordBatchHeader {
+    private static func validate(_ batch: some LogBytes, exactlyOne: Bool) throws(LogError) -> RecordBatchHeader {
         try batch.withUnsafeBytes { raw in
             Result { () throws(LogError) in try validate(raw, exactlyOne: exactlyOne, at: 0) }
         }.get()

@@ -34,7 +34,7 @@ struct PendingAppend: Sendable {
 
     let kind: Kind
     /// Exactly the bytes that will be stored (for a leader append, before stamping).
-    let bytes: [UInt8]
+    let bytes: any LogBytes
     let continuation: CheckedContinuation<AppendResult, any Error>
 }
 
