@@ -82,11 +82,12 @@ struct PublishHandler: Sendable {
         // The common case, one partition: no grouping, one callback.
         if partitions.allSatisfy({ $0 == partitions[0] }) {
             let writer = writers.writer(stream: name, partition: partitions[0])
+            let (partition, count) = (partitions[0], events.count)
             writer.append(events, receiveTime: receiveTime, bytes: sizes.reduce(0, +)) { outcome in
                 switch outcome {
                 case .stored(let baseOffset):
-                    let offsets = events.indices.map { baseOffset + Int64($0) }
-                    completion(.success(ResponseBodies.accepted(partitions: partitions, offsets: offsets)))
+                    let body = ResponseBodies.accepted(partition: partition, firstOffset: baseOffset, count: count)
+                    completion(.success(body))
                 case .failed(let problem):
                     completion(.failure(problem))
                 }
