@@ -40,6 +40,14 @@ public struct HTTP1AndH2CChannel: ServerChildChannel {
             > { result, channel in
                 switch result {
                 case .negotiated("h2"):
+                    if let receiveWindows = self.receiveWindows {
+                        do {
+                            try channel.syncOptions?.setOption(
+                                ChannelOptions.recvAllocator, value: receiveWindows.readAllocator)
+                        } catch {
+                            return channel.eventLoop.makeFailedFuture(error)
+                        }
+                    }
                     return self.http2.setup(channel: channel, logger: logger).map { .http2($0) }
                 default:
                     return self.http1.setup(channel: channel, logger: logger).map { .http1_1($0) }

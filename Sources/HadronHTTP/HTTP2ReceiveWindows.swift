@@ -139,4 +139,14 @@ public struct HTTP2ReceiveWindowSizes: Sendable, Hashable {
     /// DATA frames, each decoded, flow-controlled and passed through the stream's pipeline on its own.
     public static let internalTraffic = HTTP2ReceiveWindowSizes(
         stream: 8 << 20, connection: 32 << 20, maxFrameSize: 1 << 20)
+
+    /// How a connection carrying these windows sizes its socket reads: growing up to one whole frame.
+    ///
+    /// NIO reads at most 64 KiB at a time by default, and HTTP/2 hands a DATA frame on in pieces as they are read, so
+    /// a 400 KiB record batch reached the records handler as seven pieces to be copied together, and every read that
+    /// split a frame header made the frame decoder copy the next read whole. NIO's adaptive allocator only grows a
+    /// connection's reads while they come back full, so a connection that carries small requests keeps small reads.
+    var readAllocator: AdaptiveRecvByteBufferAllocator {
+        AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: max(65_536, maxFrameSize))
+    }
 }

@@ -395,6 +395,7 @@ actor ConnectionPool {
         do {
             return try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(ChannelOptions.recvAllocator, value: HTTP2ReceiveWindowSizes.internalTraffic.readAllocator)
                 .connectTimeout(.seconds(5))
                 .connect(host: target.host, port: target.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
