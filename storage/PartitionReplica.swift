@@ -1,5 +1,6 @@
 import HadronCore
 import Logging
+import NIOCore
 import SegmentLog
 
 /// One partition replica on this node: its segment log, its role at the newest epoch, its high watermark and, while
@@ -347,7 +348,8 @@ actor PartitionReplica {
 
     /// What a fetch returns: whole committed batches and the offsets the response headers report.
     struct FetchResult: Sendable {
-        var bytes: [UInt8]
+        /// Read straight into the buffer the answer goes out in.
+        var bytes: ByteBuffer
         var highWatermark: Int64
         var logStartOffset: Int64
         var logEndOffset: Int64
@@ -367,12 +369,13 @@ actor PartitionReplica {
         let bound = highWatermark.offset
         guard offset < bound else {
             return FetchResult(
-                bytes: [], highWatermark: bound, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset)
+                bytes: ByteBuffer(), highWatermark: bound, logStartOffset: log.logStartOffset,
+                logEndOffset: log.logEndOffset)
         }
-        let read = try readCommitted(from: offset, maxBytes: maxBytes, bound: bound) { _ in false }
+        var bytes = ByteBuffer()
+        let read = try readCommitted(from: offset, maxBytes: maxBytes, bound: bound, into: &bytes) { _ in false }
         return FetchResult(
-            bytes: read.bytes, highWatermark: bound, logStartOffset: read.logStartOffset,
-            logEndOffset: read.logEndOffset)
+            bytes: bytes, highWatermark: bound, logStartOffset: read.logStartOffset, logEndOffset: read.logEndOffset)
     }
 
     // MARK: - Replication, leader side
@@ -405,10 +408,10 @@ actor PartitionReplica {
             }
         }
         let bound = storedEnd.offset
-        let read = try readCommitted(from: offset, maxBytes: maxBytes, bound: bound) { _ in false }
+        var bytes = ByteBuffer()
+        let read = try readCommitted(from: offset, maxBytes: maxBytes, bound: bound, into: &bytes) { _ in false }
         return FetchResult(
-            bytes: read.bytes, highWatermark: highWatermark.offset, logStartOffset: read.logStartOffset,
-            logEndOffset: bound)
+            bytes: bytes, highWatermark: highWatermark.offset, logStartOffset: read.logStartOffset, logEndOffset: bound)
     }
 
     /// Kafka's OffsetsForLeaderEpoch (KIP-101/279), answered by the leader: the largest epoch at or below `epoch`
@@ -509,32 +512,37 @@ actor PartitionReplica {
         }
     }
 
-    /// Whole batches from the one holding `offset`, below `bound`, at most `maxBytes` (at least one batch when one
-    /// is there), continuing across segment boundaries — one log read stops at the end of its segment — until the
-    /// budget is spent or `enough(nextOffset)` says so.
+    /// Appends to `bytes` whole batches from the one holding `offset`, below `bound`, at most `maxBytes` (at least
+    /// one batch when one is there), continuing across segment boundaries — one log read stops at the end of its
+    /// segment — until the budget is spent or `enough(nextOffset)` says so.
     private func readCommitted(
-        from offset: Int64, maxBytes: Int, bound: Int64, enough: (Int64) -> Bool
-    ) throws(ReplicaError) -> ReadResult {
-        var bytes: [UInt8] = []
+        from offset: Int64, maxBytes: Int, bound: Int64, into bytes: inout some LogReadBuffer,
+        enough: (Int64) -> Bool
+    ) throws(ReplicaError) -> ReadPosition {
+        let initial = bytes.byteCount
         var next = offset
         var start = log.logStartOffset
         var end = log.logEndOffset
         do {
             while next < bound, !enough(next) {
-                let remaining = maxBytes - bytes.count
+                let before = bytes.byteCount
+                let remaining = maxBytes - (before - initial)
                 guard remaining > 0 else { break }
-                let read = try log.read(from: next, maxBytes: remaining, upTo: bound)
+                let read = try log.read(from: next, maxBytes: remaining, upTo: bound, appendingTo: &bytes)
                 start = read.logStartOffset
                 end = read.logEndOffset
                 // Only the first read may exceed the budget (a batch larger than maxBytes is still delivered).
-                guard !read.bytes.isEmpty, bytes.isEmpty || read.bytes.count <= remaining else { break }
-                if bytes.isEmpty { bytes = read.bytes } else { bytes += read.bytes }
+                let added = bytes.byteCount - before
+                guard added > 0, before == initial || added <= remaining else {
+                    bytes.truncate(toByteCount: before)
+                    break
+                }
                 next = read.nextOffset
             }
         } catch {
             throw refusal(error, epoch: role.epoch)
         }
-        return ReadResult(bytes: bytes, nextOffset: next, logStartOffset: start, logEndOffset: end)
+        return ReadPosition(nextOffset: next, logStartOffset: start, logEndOffset: end)
     }
 
     private func checkNotBelowStart(_ offset: Int64) throws(ReplicaError) {
@@ -598,10 +606,11 @@ actor PartitionReplica {
         let bound = highWatermark.offset
         guard offset < bound else { return nil }
         let wanted = offset + maxEvents
-        let read = try readCommitted(from: offset, maxBytes: configuration.deliveryReadBytes, bound: bound) {
+        var bytes: [UInt8] = []
+        _ = try readCommitted(from: offset, maxBytes: configuration.deliveryReadBytes, bound: bound, into: &bytes) {
             $0 >= wanted
         }
-        return try BatchSpan(batches: read.bytes, first: offset, maxEvents: maxEvents, limit: bound - 1)
+        return try BatchSpan(batches: bytes, first: offset, maxEvents: maxEvents, limit: bound - 1)
     }
 
     /// Acknowledges the group's current delivery: its committed offset moves past it, durably, before this returns.

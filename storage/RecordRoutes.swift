@@ -61,7 +61,7 @@ struct RecordRoutes: Sendable {
         headers[.hadronHighWatermark] = String(result.highWatermark)
         headers[.hadronLogStartOffset] = String(result.logStartOffset)
         headers[.hadronLogEndOffset] = String(result.logEndOffset)
-        return Answer(fields: headers, body: ByteBuffer(bytes: result.bytes))
+        return Answer(fields: headers, body: result.bytes)
     }
 
     /// The replica named by the path, or a 421 that tells the caller what the last topology said about it.

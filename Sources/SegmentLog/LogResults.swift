@@ -29,6 +29,21 @@ public struct ReadResult: Sendable, Hashable {
     }
 }
 
+/// Where a read into a caller's buffer ended (``PartitionLog/read(from:maxBytes:upTo:appendingTo:)``): the offsets
+/// of a ``ReadResult`` without its bytes.
+public struct ReadPosition: Sendable, Hashable {
+    /// One past the last batch appended, or the requested offset if none was.
+    public let nextOffset: Int64
+    public let logStartOffset: Int64
+    public let logEndOffset: Int64
+
+    public init(nextOffset: Int64, logStartOffset: Int64, logEndOffset: Int64) {
+        self.nextOffset = nextOffset
+        self.logStartOffset = logStartOffset
+        self.logEndOffset = logEndOffset
+    }
+}
+
 /// Kafka's OffsetsForLeaderEpoch answer (KIP-101/279): the largest epoch at or below the one asked for, and the
 /// offset where the log moved past it (the next epoch's start offset, or the log end offset for the latest).
 /// A follower truncates to `endOffset` (or its own end for that epoch, whichever is smaller).

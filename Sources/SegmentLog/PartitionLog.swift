@@ -174,28 +174,42 @@ public final class PartitionLog: Sendable {
     /// data should read off the cooperative pool). Throws ``LogError/Code/offsetOutOfRange`` naming the first
     /// available offset below the log start, or past the log end.
     public func read(from offset: Int64, maxBytes: Int, upTo bound: Int64 = .max) throws -> ReadResult {
+        var bytes: [UInt8] = []
+        let position = try read(from: offset, maxBytes: maxBytes, upTo: bound, appendingTo: &bytes)
+        return ReadResult(
+            bytes: bytes, nextOffset: position.nextOffset, logStartOffset: position.logStartOffset,
+            logEndOffset: position.logEndOffset)
+    }
+
+    /// The same read, appending the batches to `buffer` (left as it was when the read throws).
+    public func read(
+        from offset: Int64, maxBytes: Int, upTo bound: Int64 = .max, appendingTo buffer: inout some LogReadBuffer
+    ) throws -> ReadPosition {
+        let start = buffer.byteCount
         while true {
             let snapshot = try snapshot(for: offset, bound: bound)
             guard let entry = snapshot.entry else {
-                return ReadResult(
-                    bytes: [], nextOffset: offset, logStartOffset: snapshot.logStartOffset,
-                    logEndOffset: snapshot.logEndOffset)
+                return ReadPosition(
+                    nextOffset: offset, logStartOffset: snapshot.logStartOffset, logEndOffset: snapshot.logEndOffset)
             }
             let attempt = Result { () throws(LogError) in
-                try read(entry, from: offset, maxBytes: maxBytes, bound: bound)
+                try read(entry, from: offset, maxBytes: maxBytes, bound: bound, appendingTo: &buffer)
             }
             let unchanged = shared.generation.load(ordering: .sequentiallyConsistent) == snapshot.generation
             switch attempt {
-            case .success(let (bytes, next)):
+            case .success(let next):
                 if unchanged {
-                    return ReadResult(
-                        bytes: bytes, nextOffset: next, logStartOffset: snapshot.logStartOffset,
-                        logEndOffset: snapshot.logEndOffset)
+                    return ReadPosition(
+                        nextOffset: next, logStartOffset: snapshot.logStartOffset, logEndOffset: snapshot.logEndOffset)
                 }
             case .failure(let error):
                 // Damage is real only if no truncation rewrote the bytes under this read.
-                if unchanged || error.code != .corruptBatch { throw error }
+                if unchanged || error.code != .corruptBatch {
+                    buffer.truncate(toByteCount: start)
+                    throw error
+                }
             }
+            buffer.truncate(toByteCount: start)
         }
     }
 
@@ -225,30 +239,32 @@ public final class PartitionLog: Sendable {
         }
     }
 
-    private func read(_ entry: SegmentEntry, from offset: Int64, maxBytes: Int, bound: Int64) throws(LogError) -> (
-        [UInt8], Int64
-    ) {
+    /// Appends whole batches from `entry` to `buffer` and returns the offset after the last one.
+    private func read(
+        _ entry: SegmentEntry, from offset: Int64, maxBytes: Int, bound: Int64,
+        appendingTo buffer: inout some LogReadBuffer
+    ) throws(LogError) -> Int64 {
         let segment = entry.segment
         let (start, found) = try segment.position(of: offset, entries: entry.offsetEntries, limit: entry.size)
-        guard let first = found, first.lastOffset < bound else { return ([], offset) }
+        guard let first = found, first.lastOffset < bound else { return offset }
         let length = Int(min(entry.size - start, max(Int64(first.totalSize), Int64(maxBytes))))
-        var count = 0
+        let base = buffer.byteCount
         var readError: LogError?
-        var bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-            switch Result(catching: { () throws(LogError) in
-                try segment.log.read(into: UnsafeMutableRawBufferPointer(buffer), at: start)
-            }) {
-            case .success(let count): initialized = count
+        buffer.appendBytes(count: length) { destination in
+            switch Result(catching: { () throws(LogError) in try segment.log.read(into: destination, at: start) }) {
+            case .success(let count): return count
             case .failure(let error):
                 readError = error
-                initialized = 0
+                return 0
             }
         }
         if let readError { throw readError }
+        var count = 0
         var next = offset
         var expected = first.baseOffset
-        try bytes.withUnsafeBytes { raw in
+        try buffer.withUnsafeBytes { all in
             Result { () throws(LogError) in
+                let raw = UnsafeRawBufferPointer(rebasing: all[base...])
                 while count + RecordBatchHeader.size <= raw.count {
                     let position = start + Int64(count)
                     let header = try segment.parseHeader(
@@ -263,8 +279,8 @@ public final class PartitionLog: Sendable {
                 }
             }
         }.get()
-        bytes.removeLast(bytes.count - count)
-        return (bytes, next)
+        buffer.truncate(toByteCount: base + count)
+        return next
     }
 
     /// The first batch whose max timestamp is at or after `timestamp` (ms), below `bound`; nil when there is none.

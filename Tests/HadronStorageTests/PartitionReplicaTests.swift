@@ -26,15 +26,15 @@ import Testing
         let expected =
             StorageTestBatch.stamped(first, baseOffset: 0, epoch: 3)
             + StorageTestBatch.stamped(second, baseOffset: 3, epoch: 3)
-        #expect(fetched.bytes == expected)
+        #expect(fetched.batches == expected)
         #expect(fetched.highWatermark == 5 && fetched.logEndOffset == 5 && fetched.logStartOffset == 0)
 
         // From inside the second batch: whole batches, starting with the one holding the offset.
         let fromMiddle = try await replica.fetch(from: 4, maxBytes: 1 << 20, wait: .zero, callerEpoch: nil)
-        #expect(fromMiddle.bytes == StorageTestBatch.stamped(second, baseOffset: 3, epoch: 3))
+        #expect(fromMiddle.batches == StorageTestBatch.stamped(second, baseOffset: 3, epoch: 3))
         // Past the high watermark: nothing, not an error.
         let pastEnd = try await replica.fetch(from: 9, maxBytes: 1 << 20, wait: .zero, callerEpoch: nil)
-        #expect(pastEnd.bytes.isEmpty && pastEnd.highWatermark == 5)
+        #expect(pastEnd.batches.isEmpty && pastEnd.highWatermark == 5)
         await replica.close()
     }
 
@@ -101,13 +101,13 @@ import Testing
             stored.append(StorageTestBatch.stamped(batch, baseOffset: appended.firstOffset, epoch: 1))
         }
         let everything = try await replica.fetch(from: 0, maxBytes: 1 << 20, wait: .zero, callerEpoch: 1)
-        #expect(everything.bytes == stored.flatMap { $0 })
+        #expect(everything.batches == stored.flatMap { $0 })
         // One byte of budget still returns one whole batch, and no more.
         let one = try await replica.fetch(from: 2, maxBytes: 1, wait: .zero, callerEpoch: 1)
-        #expect(one.bytes == stored[1])
+        #expect(one.batches == stored[1])
         let two = try await replica.fetch(
             from: 0, maxBytes: stored[0].count + stored[1].count, wait: .zero, callerEpoch: 1)
-        #expect(two.bytes == stored[0] + stored[1])
+        #expect(two.batches == stored[0] + stored[1])
         await replica.close()
     }
 
@@ -141,11 +141,11 @@ import Testing
         let batch = StorageTestBatch.events(2, tag: "late")
         _ = try await replica.append(batch, callerEpoch: 1)
         let result = try await poll.value
-        #expect(result.bytes == StorageTestBatch.stamped(batch, baseOffset: 1, epoch: 1))
+        #expect(result.batches == StorageTestBatch.stamped(batch, baseOffset: 1, epoch: 1))
         #expect(ContinuousClock.now - started < .seconds(15))
 
         let timedOut = try await replica.fetch(from: 3, maxBytes: 1 << 20, wait: .milliseconds(30), callerEpoch: 1)
-        #expect(timedOut.bytes.isEmpty && timedOut.highWatermark == 3)
+        #expect(timedOut.batches.isEmpty && timedOut.highWatermark == 3)
         await replica.close()
     }
 
@@ -299,4 +299,9 @@ import Testing
         #expect(lease.first == start)
         await replica.close()
     }
+}
+
+extension PartitionReplica.FetchResult {
+    /// The fetched batches as an array, to compare with the batches appended.
+    var batches: [UInt8] { Array(bytes.readableBytesView) }
 }

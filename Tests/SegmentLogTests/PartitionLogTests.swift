@@ -154,6 +154,36 @@ struct PartitionLogTests {
         try await reopened.close()
     }
 
+    @Test("a read appends whole batches to the caller's buffer, and leaves it as it was when the read fails")
+    func readAppendingToABuffer() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let log = try await PartitionLog.open(
+            directory: directory.path, configuration: LogConfiguration(durability: .none), logger: quietLogger)
+        let first = TestBatch.make(records: 3, payloadSize: 100, fill: 1)
+        let second = TestBatch.make(records: 2, payloadSize: 10, fill: 2)
+        _ = try await log.append(first, epoch: 4)
+        _ = try await log.append(second, epoch: 4)
+        let stamped = [
+            TestBatch.stamped(first, baseOffset: 0, epoch: 4), TestBatch.stamped(second, baseOffset: 3, epoch: 4),
+        ]
+
+        var buffer: [UInt8] = [7, 7, 7]
+        let all = try log.read(from: 0, maxBytes: 1 << 20, appendingTo: &buffer)
+        #expect(buffer == [7, 7, 7] + stamped[0] + stamped[1])
+        #expect(all == ReadPosition(nextOffset: 5, logStartOffset: 0, logEndOffset: 5))
+        // A bound inside the second batch: the bytes read past the first batch are dropped again.
+        var bounded: [UInt8] = [7]
+        let position = try log.read(from: 0, maxBytes: 1 << 20, upTo: 4, appendingTo: &bounded)
+        #expect(bounded == [7] + stamped[0])
+        #expect(position.nextOffset == 3)
+        // Past the log end: an error, and the buffer keeps exactly what it held.
+        let before = buffer
+        #expect(throws: LogError.self) { try log.read(from: 9, maxBytes: 100, appendingTo: &buffer) }
+        #expect(buffer == before)
+        try await log.close()
+    }
+
     @Test("retention deletes whole old segments, never the active one, and reads below the start name the first offset")
     func retention() async throws {
         let directory = TemporaryDirectory()
