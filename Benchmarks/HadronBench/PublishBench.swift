@@ -374,12 +374,15 @@ final class HadronCluster: Sendable {
         """.write(toFile: resources, atomically: true, encoding: .utf8)
         let controller = try launch("controller", ["controller", "-f", resources, "--listen", "127.0.0.1:0"])
         let controllerURL = "http://" + (try await controller.listeningAddress(role: "controller"))
+        // The storage processes share this machine's cores, as co-located nodes would be sized in production.
+        let eventLoops = max(1, System.coreCount / storageNodes)
         for index in 0..<storageNodes {
             let storage = try launch(
                 "storage-\(index)",
                 [
                     "storage", "--node-id", "storage-\(index)", "--listen", "127.0.0.1:0", "--data-dir",
                     directory + "/data-rf\(replicationFactor)/storage-\(index)", "--controller", controllerURL,
+                    "--event-loops", String(eventLoops),
                 ])
             _ = try await storage.listeningAddress(role: "storage")
         }

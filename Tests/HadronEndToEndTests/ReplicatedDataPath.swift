@@ -63,8 +63,9 @@ final class ReplicatedDataPath: ThreeReplicaDataPath, @unchecked Sendable {
     private static func startStorage(_ index: Int, cluster: LocalCluster, controller: String) throws -> ChildProcess {
         try cluster.start(
             nodeID(index),
+            // Three nodes share this machine's cores: one network thread each, as the bench runs them.
             ["storage", "--node-id", nodeID(index), "--listen", "127.0.0.1:0", "--data-dir",
-             dataDirectory(index, cluster: cluster), "--controller", "http://\(controller)"])
+             dataDirectory(index, cluster: cluster), "--controller", "http://\(controller)", "--event-loops", "1"])
     }
 
     /// SIGKILLs node `index`.
