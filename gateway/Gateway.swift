@@ -117,14 +117,14 @@ public final class Gateway: Service, Sendable {
         // One producer id per gateway instance; storage keys batch sequences by it and the partition.
         let producerId = Int64.random(in: 1...Int64.max)
         let metrics = self.metrics
-        let writers = PartitionWriters { stream, partition in
+        let writers = PartitionWriters { stream, partition, sticky in
             PartitionWriter(
                 stream: stream, partition: partition, producerId: producerId, settings: settings,
-                leaders: lanes[partition % lanes.count], metrics: metrics)
+                leaders: lanes[partition % lanes.count], sticky: sticky, metrics: metrics)
         }
         let publish = PublishHandler(
             view: view, writers: writers, maxEventBytes: configuration.maxEventBytes,
-            maxRequestBytes: configuration.maxRequestBytes, sticky: StickyCounter())
+            maxRequestBytes: configuration.maxRequestBytes)
         let responder = GatewayResponder(
             publish: publish,
             reads: ReadHandler(

@@ -40,6 +40,8 @@ final class PartitionWriter: Sendable {
         var events: [CloudEvent]
         var receiveTime: Int64
         var bytes: Int
+        /// The sticky position its keyless events were routed by, if any.
+        var sticky: UInt64?
         var completion: Completion
     }
 
@@ -62,27 +64,36 @@ final class PartitionWriter: Sendable {
     let partition: Int
     private let settings: Settings
     private let leaders: LeaderClient
+    private let sticky: StickyCounter
     private let metrics: GatewayMetrics
     private let state: Mutex<State>
 
     init(
         stream: String, partition: Int, producerId: Int64, settings: Settings, leaders: LeaderClient,
-        metrics: GatewayMetrics
+        sticky: StickyCounter, metrics: GatewayMetrics
     ) {
         self.stream = stream
         self.partition = partition
         self.settings = settings
         self.leaders = leaders
+        self.sticky = sticky
         self.metrics = metrics
         self.state = Mutex(State(producer: ProducerState(id: producerId)))
     }
 
     /// Stores `events` (all received at `receiveTime`, ms since the Unix epoch) contiguously in one batch and calls
     /// `completion` once with the outcome, on a thread of the writer's choosing.
-    /// - Parameter bytes: their size by the gateway's event-size measure, for the batch bound.
-    func append(_ events: [CloudEvent], receiveTime: Int64, bytes: Int, completion: @escaping Completion) {
+    /// - Parameters:
+    ///   - bytes: their size by the gateway's event-size measure, for the batch bound.
+    ///   - sticky: the stream's sticky position that routed them here, if it did; the position moves on when their
+    ///     batch is sent.
+    func append(
+        _ events: [CloudEvent], receiveTime: Int64, bytes: Int, sticky: UInt64? = nil,
+        completion: @escaping Completion
+    ) {
         let (startsSending, full) = state.withLock { state in
-            state.queue.append(Submission(events: events, receiveTime: receiveTime, bytes: bytes, completion: completion))
+            state.queue.append(
+                Submission(events: events, receiveTime: receiveTime, bytes: bytes, sticky: sticky, completion: completion))
             state.queuedEvents += events.count
             state.queuedBytes += bytes
             guard !state.sending else { return (false, false) }
@@ -109,6 +120,8 @@ final class PartitionWriter: Sendable {
     /// leader deduplicates it by producer sequence.
     private func sendNext() {
         guard let (batch, identity) = takeBatch() else { return }
+        // This partition's batch is closed: keyless events go to the next partition's from now on.
+        if let position = batch.lazy.compactMap(\.sticky).max() { sticky.rotate(from: position) }
         let groups = batch.map { RecordBatchEncoder.Group(events: $0.events, receiveTime: $0.receiveTime) }
         let count = batch.reduce(0) { $0 + $1.events.count }
         let encoder = RecordBatchEncoder(

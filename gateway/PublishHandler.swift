@@ -19,9 +19,6 @@ struct PublishHandler: Sendable {
     let writers: PartitionWriters
     let maxEventBytes: Int
     let maxRequestBytes: Int
-    /// Keyless events of one request go to one partition; the next request's to the next (Kafka's sticky
-    /// partitioner, rotated per request batch). Shared, so concurrent requests spread over partitions.
-    let sticky: StickyCounter
 
     /// What a publish answers: the 202 body, or the problem that refused it.
     typealias Completion = @Sendable (Result<ByteBuffer, ProblemDetails>) -> Void
@@ -75,7 +72,7 @@ struct PublishHandler: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        let (events, sizes, partitions) = (request.events, request.sizes, request.partitions)
+        let (events, sizes, partitions, sticky) = (request.events, request.sizes, request.partitions, request.sticky)
         guard !events.isEmpty else { return completion(.success(ResponseBodies.accepted(partitions: [], offsets: []))) }
         let receiveTime = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
 
@@ -83,7 +80,9 @@ struct PublishHandler: Sendable {
         if partitions.allSatisfy({ $0 == partitions[0] }) {
             let writer = writers.writer(stream: name, partition: partitions[0])
             let (partition, count) = (partitions[0], events.count)
-            writer.append(events, receiveTime: receiveTime, bytes: sizes.reduce(0, +)) { outcome in
+            writer.append(
+                events, receiveTime: receiveTime, bytes: sizes.reduce(0, +), sticky: sticky.position(for: partition)
+            ) { outcome in
                 switch outcome {
                 case .stored(let baseOffset):
                     let body = ResponseBodies.accepted(partition: partition, firstOffset: baseOffset, count: count)
@@ -116,7 +115,8 @@ struct PublishHandler: Sendable {
         for (partition, indices) in shares {
             let writer = writers.writer(stream: name, partition: partition)
             writer.append(
-                indices.map { events[$0] }, receiveTime: receiveTime, bytes: indices.reduce(0) { $0 + sizes[$1] }
+                indices.map { events[$0] }, receiveTime: receiveTime, bytes: indices.reduce(0) { $0 + sizes[$1] },
+                sticky: sticky.position(for: partition)
             ) { gathered.record($0, for: partition) }
         }
     }
@@ -126,6 +126,18 @@ struct PublishHandler: Sendable {
         var events: [CloudEvent]
         var sizes: [Int]
         var partitions: [Int]
+        var sticky = StickyChoice(position: 0, partition: -1)
+    }
+
+    /// The sticky position keyless events were routed by, and the partition it named.
+    struct StickyChoice {
+        var position: UInt64
+        var partition: Int
+
+        /// The position the writer of `partition` rotates from once it sends this share (nil for other partitions).
+        func position(for partition: Int) -> UInt64? {
+            partition == self.partition ? position : nil
+        }
     }
 
     /// Decodes and checks every event before anything is written, and picks each event's partition.
@@ -167,11 +179,21 @@ struct PublishHandler: Sendable {
             throw ProblemDetails(
                 .serviceUnavailable, "stream \(name) has no partitions yet", headers: [.retryAfter: "1"])
         }
-        let sticky = StickyPartition(start: self.sticky.next())
+        // A single event joins the batch forming for the sticky partition, which moves on once that batch is sent
+        // (Kafka's sticky partitioner). A request in batched mode is a batch of its own: its keyless events take the
+        // next partition in turn. Measured: many large requests piling into one partition's queue left the other
+        // partitions' syncs idle (rf1 batched publish 12–20 % slower), while for single events the larger batches
+        // took 10–20 % off storage CPU per event.
+        let counter = writers.sticky(stream: name)
+        let position = isBatch ? counter.next() : counter.current()
+        let sticky = StickyPartition(start: position)
         let partitions = events.map {
             Partitioner.partition(for: $0, partitions: partitionCount, sticky: sticky)
         }
-        return Validated(events: events, sizes: sizes, partitions: partitions)
+        return Validated(
+            events: events, sizes: sizes, partitions: partitions,
+            sticky: StickyChoice(
+                position: position, partition: isBatch ? -1 : sticky.partition(partitions: partitionCount)))
     }
 
     /// The body, refusing more than `maxRequestBytes` before reading it when the length is declared.
@@ -260,15 +282,5 @@ private final class ShareOutcomes: Sendable {
             return state.remaining == 0 ? state.outcomes : nil
         }
         if let complete { done(complete) }
-    }
-}
-
-/// The gateway-wide position of the sticky partition; requests take turns, starting at a random partition so
-/// that gateways started together do not all begin on partition 0.
-final class StickyCounter: Sendable {
-    private let position = Atomic<UInt64>(UInt64.random(in: 0..<1024))
-
-    func next() -> UInt64 {
-        position.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 }

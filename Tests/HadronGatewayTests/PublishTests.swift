@@ -148,16 +148,60 @@ struct PublishTests {
         }
     }
 
+    /// Keyless single events join the batch forming for the sticky partition (DESIGN.md §4, Kafka's sticky
+    /// partitioner); with round-robin per request, 30 concurrent events over 3 partitions made batches of at most 10.
+    @Test("concurrent keyless single events coalesce into one partition's batch")
+    func keylessSingleEventsStick() async throws {
+        try await GatewayHarness.with { harness in
+            await harness.storage.state.set(appendDelay: .milliseconds(300))
+            let requests = 30
+            _ = try await Self.publishConcurrently(requests, key: nil, to: harness)
+            var counts: [Int] = []
+            for partition in 0..<3 {
+                counts += try await harness.storage.state.batchRecordCounts(stream: "events", partition: partition)
+            }
+            #expect(counts.reduce(0, +) == requests)
+            #expect(counts.max()! > requests / 3, "\(counts)")
+        }
+    }
+
+    @Test("sequential keyless events take turns over the partitions, and so do requests in batched mode")
+    func keylessRequestsTakeTurns() async throws {
+        try await GatewayHarness.with { harness in
+            var singles: [Int] = []
+            for index in 0..<6 {
+                let response = try await harness.http1(
+                    .post, "/v1/streams/events", headers: binaryHeaders(id: "turn-\(index)"), body: Array("1".utf8))
+                #expect(response.status == 202, "\(response.text)")
+                singles.append(try #require(try acceptedPositions(response).first).partition)
+            }
+            // Each was sent at once (nothing in flight), which moves the sticky partition on.
+            #expect(zip(singles, singles.dropFirst()).allSatisfy { ($0 + 1) % 3 == $1 }, "\(singles)")
+
+            var batches: [Set<Int>] = []
+            for request in 0..<3 {
+                let events = (0..<4).map { #"{"specversion":"1.0","id":"b\#(request)-\#($0)","source":"/s","type":"t"}"# }
+                let response = try await harness.http1(
+                    .post, "/v1/streams/events", headers: [("Content-Type", "application/cloudevents-batch+json")],
+                    body: Array("[\(events.joined(separator: ","))]".utf8))
+                #expect(response.status == 202, "\(response.text)")
+                batches.append(Set(try acceptedPositions(response).map(\.partition)))
+            }
+            #expect(batches.allSatisfy { $0.count == 1 }, "a request's keyless events share a partition: \(batches)")
+            #expect(Set(batches.map { $0.first! }).count == 3, "\(batches)")
+        }
+    }
+
     /// `count` single-event publishes with the same partition key at once over h2c; each must be accepted.
     /// Returns the offsets they were told, in completion order.
-    private static func publishConcurrently(_ count: Int, key: String, to harness: GatewayHarness) async throws
+    private static func publishConcurrently(_ count: Int, key: String?, to harness: GatewayHarness) async throws
         -> [Int64]
     {
         try await withThrowingTaskGroup(of: Int64.self) { group in
             for index in 0..<count {
                 group.addTask {
                     let response = try await harness.h2c(
-                        .post, "/v1/streams/events", headers: binaryHeaders(id: "\(key)-\(index)", key: key),
+                        .post, "/v1/streams/events", headers: binaryHeaders(id: "\(key ?? "keyless")-\(index)", key: key),
                         body: Array("\(index)".utf8))
                     #expect(response.status == 202, "\(response.text)")
                     return try acceptedPositions(response).first?.offset ?? -1
