@@ -346,6 +346,8 @@ final class HadronCluster: Sendable {
     let executable: String
     let directory: String
     private let processes = Mutex<[ChildProcess]>([])
+    /// The storage data directories this cluster wrote, removed with it.
+    private let dataDirectories = Mutex<[String]>([])
     private let address = Mutex<String>("")
     private let client = InternalClient(logger: Logger(label: "publish-bench") { _ in SwiftLogNoOpLogHandler() })
 
@@ -374,6 +376,7 @@ final class HadronCluster: Sendable {
         """.write(toFile: resources, atomically: true, encoding: .utf8)
         let controller = try launch("controller", ["controller", "-f", resources, "--listen", "127.0.0.1:0"])
         let controllerURL = "http://" + (try await controller.listeningAddress(role: "controller"))
+        dataDirectories.withLock { $0.append(directory + "/data-rf\(replicationFactor)") }
         // The storage processes share this machine's cores, as co-located nodes would be sized in production.
         let eventLoops = max(1, System.coreCount / storageNodes)
         for index in 0..<storageNodes {
@@ -420,14 +423,21 @@ final class HadronCluster: Sendable {
         }
     }
 
-    /// SIGKILL to every process by PID, synchronously (for `defer`): the processes are dropped here, and a
-    /// ChildProcess reaps its child when it goes.
+    /// SIGKILL to every process by PID and reap it, then remove the data the cluster wrote, synchronously (for
+    /// `defer`): the next measurement starts on a machine as the first one did. The replicationFactor 3 figures ran
+    /// a quarter slower after the replicationFactor 1 run of the same bench than on their own, with the gigabytes that
+    /// run wrote still on disk.
     func kill() {
         let all = processes.withLock { processes in
             defer { processes.removeAll() }
             return processes
         }
-        for process in all.reversed() { process.send(SIGKILL) }
+        for process in all.reversed() { process.killNow() }
+        let written = dataDirectories.withLock { directories in
+            defer { directories.removeAll() }
+            return directories
+        }
+        for path in written { try? FileManager.default.removeItem(atPath: path) }
     }
 
     func closeClient() async {
