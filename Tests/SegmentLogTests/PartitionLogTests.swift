@@ -10,10 +10,7 @@ struct PartitionLogTests {
     func appendAndRead() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let log = try await PartitionLog.open(
-            directory: directory.path, configuration: LogConfiguration(durability: .none), logger: quietLogger)
-        let first = TestBatch.make(records: 3, payloadSize: 100, fill: 1)
-        let second = TestBatch.make(records: 2, payloadSize: 10, fill: 2)
+        let (log, first, second) = try await Self.openLog(in: directory)
         let a = try await log.append(first, epoch: 4)
         let b = try await log.append(second, epoch: 4)
         #expect(a == AppendResult(firstOffset: 0, lastOffset: 2))
@@ -154,14 +151,20 @@ struct PartitionLogTests {
         try await reopened.close()
     }
 
+    /// An empty log without durability in `directory`, and two batches to append: 3 records, then 2.
+    private static func openLog(in directory: TemporaryDirectory) async throws -> (PartitionLog, [UInt8], [UInt8]) {
+        let log = try await PartitionLog.open(
+            directory: directory.path, configuration: LogConfiguration(durability: .none), logger: quietLogger)
+        return (
+            log, TestBatch.make(records: 3, payloadSize: 100, fill: 1), TestBatch.make(records: 2, payloadSize: 10, fill: 2)
+        )
+    }
+
     @Test("a read appends whole batches to the caller's buffer, and leaves it as it was when the read fails")
     func readAppendingToABuffer() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let log = try await PartitionLog.open(
-            directory: directory.path, configuration: LogConfiguration(durability: .none), logger: quietLogger)
-        let first = TestBatch.make(records: 3, payloadSize: 100, fill: 1)
-        let second = TestBatch.make(records: 2, payloadSize: 10, fill: 2)
+        let (log, first, second) = try await Self.openLog(in: directory)
         _ = try await log.append(first, epoch: 4)
         _ = try await log.append(second, epoch: 4)
         let stamped = [
