@@ -33,8 +33,38 @@ struct LogState: Sendable {
 final class SharedLogState: Sendable {
     let state: Mutex<LogState>
     let generation = Atomic<UInt64>(0)
+    let readHints = Mutex(ReadHints())
 
     init(_ state: LogState) {
         self.state = Mutex(state)
+    }
+}
+
+/// Where recent reads ended, so that a sequential reader (a follower fetching, a consumer tailing) finds the batch it
+/// asks for next without a binary search of the on-disk offset index and a scan of headers: about two dozen `pread`s
+/// per replicated batch before, a few per cent of storage CPU. A hint names its segment and the truncation
+/// generation it was made in, and a reader still checks that the batch there starts at the offset it wants.
+struct ReadHints: Sendable {
+    private struct Hint: Sendable {
+        var offset: Int64
+        var segment: ObjectIdentifier
+        var position: Int64
+        var generation: UInt64
+    }
+
+    /// A few readers per partition: its followers and some consumers.
+    static let capacity = 8
+    private var hints: [Hint] = []
+
+    /// Where the batch starting at `offset` lies in `segment`, if a read of the same generation ended there.
+    func position(of offset: Int64, in segment: ObjectIdentifier, generation: UInt64) -> Int64? {
+        hints.last { $0.offset == offset && $0.segment == segment && $0.generation == generation }?.position
+    }
+
+    /// Notes that a read ended at `offset`, found at `position` of `segment`; the oldest hint makes room.
+    mutating func record(offset: Int64, in segment: ObjectIdentifier, at position: Int64, generation: UInt64) {
+        hints.removeAll { $0.offset == offset && $0.segment == segment }
+        if hints.count == Self.capacity { hints.removeFirst() }
+        hints.append(Hint(offset: offset, segment: segment, position: position, generation: generation))
     }
 }

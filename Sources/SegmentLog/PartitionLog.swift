@@ -193,7 +193,9 @@ public final class PartitionLog: Sendable {
                     nextOffset: offset, logStartOffset: snapshot.logStartOffset, logEndOffset: snapshot.logEndOffset)
             }
             let attempt = Result { () throws(LogError) in
-                try read(entry, from: offset, maxBytes: maxBytes, bound: bound, appendingTo: &buffer)
+                try read(
+                    entry, from: offset, maxBytes: maxBytes, bound: bound, generation: snapshot.generation,
+                    appendingTo: &buffer)
             }
             let unchanged = shared.generation.load(ordering: .sequentiallyConsistent) == snapshot.generation
             switch attempt {
@@ -241,11 +243,11 @@ public final class PartitionLog: Sendable {
 
     /// Appends whole batches from `entry` to `buffer` and returns the offset after the last one.
     private func read(
-        _ entry: SegmentEntry, from offset: Int64, maxBytes: Int, bound: Int64,
+        _ entry: SegmentEntry, from offset: Int64, maxBytes: Int, bound: Int64, generation: UInt64,
         appendingTo buffer: inout some LogReadBuffer
     ) throws(LogError) -> Int64 {
         let segment = entry.segment
-        let (start, found) = try segment.position(of: offset, entries: entry.offsetEntries, limit: entry.size)
+        let (start, found) = try position(of: offset, in: entry, generation: generation)
         guard let first = found, first.lastOffset < bound else { return offset }
         let length = Int(min(entry.size - start, max(Int64(first.totalSize), Int64(maxBytes))))
         let base = buffer.byteCount
@@ -280,7 +282,30 @@ public final class PartitionLog: Sendable {
             }
         }.get()
         buffer.truncate(toByteCount: base + count)
+        if count > 0 {
+            shared.readHints.withLock {
+                $0.record(
+                    offset: next, in: ObjectIdentifier(segment), at: start + Int64(count), generation: generation)
+            }
+        }
         return next
+    }
+
+    /// Where the batch holding `offset` starts in `entry` and its header: where a recent read ended, when a batch
+    /// starting at `offset` is there, else found through the offset index.
+    private func position(of offset: Int64, in entry: SegmentEntry, generation: UInt64) throws(LogError) -> (
+        position: Int64, header: RecordBatchHeader?
+    ) {
+        let segment = entry.segment
+        let hinted = shared.readHints.withLock {
+            $0.position(of: offset, in: ObjectIdentifier(segment), generation: generation)
+        }
+        if let hinted, hinted < entry.size, let header = try? segment.header(at: hinted, limit: entry.size),
+            header.baseOffset == offset
+        {
+            return (hinted, header)
+        }
+        return try segment.position(of: offset, entries: entry.offsetEntries, limit: entry.size)
     }
 
     /// The first batch whose max timestamp is at or after `timestamp` (ms), below `bound`; nil when there is none.

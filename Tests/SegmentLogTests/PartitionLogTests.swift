@@ -151,6 +151,47 @@ struct PartitionLogTests {
         try await reopened.close()
     }
 
+    @Test("a reader going batch by batch reads what one read returns, before and after a truncation rewrites the tail")
+    func sequentialReadsFollowTheLog() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let log = try await PartitionLog.open(
+            directory: directory.path, configuration: LogConfiguration(segmentBytes: 600, durability: .none),
+            logger: quietLogger)
+        /// Reads from `offset` one batch at a time, each read continuing where the last ended (where reads find
+        /// their next batch without the index).
+        func readBatchByBatch(from offset: Int64) throws -> [UInt8] {
+            var bytes: [UInt8] = []
+            var next = offset
+            while next < log.logEndOffset {
+                let read = try log.read(from: next, maxBytes: 1)
+                bytes += read.bytes
+                next = read.nextOffset
+            }
+            return bytes
+        }
+        var stored: [[UInt8]] = []
+        for index in 0..<12 {
+            let batch = TestBatch.make(records: 1 + index % 3, payloadSize: 100, fill: UInt8(index))
+            let appended = try await log.append(batch, epoch: 1)
+            stored.append(TestBatch.stamped(batch, baseOffset: appended.firstOffset, epoch: 1))
+        }
+        #expect(log.segmentBaseOffsets.count > 1, "the reads cross segments")
+        #expect(try readBatchByBatch(from: 0) == stored.flatMap { $0 })
+        #expect(try readBatchByBatch(from: 0) == stored.flatMap { $0 }, "again, now from where earlier reads ended")
+        // Rewrite the tail, inside a segment, with batches of one record each: where the batch of offset 9 began
+        // now begins the batch of offset 8, and so on.
+        _ = try await log.truncate(to: 7)  // after the fourth batch (offset 6), the first of the second segment
+        stored.removeLast(8)
+        for index in 0..<6 {
+            let batch = TestBatch.make(records: 1, payloadSize: 100, fill: UInt8(100 + index))
+            let appended = try await log.append(batch, epoch: 2)
+            stored.append(TestBatch.stamped(batch, baseOffset: appended.firstOffset, epoch: 2))
+        }
+        #expect(try readBatchByBatch(from: 0) == stored.flatMap { $0 })
+        try await log.close()
+    }
+
     /// An empty log without durability in `directory`, and two batches to append: 3 records, then 2.
     private static func openLog(in directory: TemporaryDirectory) async throws -> (PartitionLog, [UInt8], [UInt8]) {
         let log = try await PartitionLog.open(
