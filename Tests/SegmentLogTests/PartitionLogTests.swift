@@ -156,7 +156,7 @@ struct PartitionLogTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let log = try await PartitionLog.open(
-            directory: directory.path, configuration: LogConfiguration(segmentBytes: 600, durability: .none),
+            directory: directory.path, configuration: LogConfiguration(segmentBytes: 700, durability: .none),
             logger: quietLogger)
         /// Reads from `offset` one batch at a time, each read continuing where the last ended (where reads find
         /// their next batch without the index).
@@ -179,15 +179,17 @@ struct PartitionLogTests {
         #expect(log.segmentBaseOffsets.count > 1, "the reads cross segments")
         #expect(try readBatchByBatch(from: 0) == stored.flatMap { $0 })
         #expect(try readBatchByBatch(from: 0) == stored.flatMap { $0 }, "again, now from where earlier reads ended")
-        // Rewrite the tail, inside a segment, with batches of one record each: where the batch of offset 9 began
-        // now begins the batch of offset 8, and so on.
-        _ = try await log.truncate(to: 7)  // after the fourth batch (offset 6), the first of the second segment
-        stored.removeLast(8)
+        // Segments of 700 bytes hold four 161-byte batches: offsets 0–6, then 7–8, 9–11, 12 and 13–14 (at bytes 0,
+        // 161, 322 and 483). Rewrite the second segment's tail with three-record batches: where the batch of
+        // offset 13 began, where a read ended, now begins the batch of offset 15.
+        _ = try await log.truncate(to: 9)
+        stored.removeLast(7)
         for index in 0..<6 {
-            let batch = TestBatch.make(records: 1, payloadSize: 100, fill: UInt8(100 + index))
+            let batch = TestBatch.make(records: 3, payloadSize: 100, fill: UInt8(100 + index))
             let appended = try await log.append(batch, epoch: 2)
             stored.append(TestBatch.stamped(batch, baseOffset: appended.firstOffset, epoch: 2))
         }
+        #expect(try log.read(from: 13, maxBytes: 1).bytes == stored[6], "the batch of offsets 12–14")
         #expect(try readBatchByBatch(from: 0) == stored.flatMap { $0 })
         try await log.close()
     }
