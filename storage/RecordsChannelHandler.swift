@@ -34,8 +34,7 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
         var stream: String
         var partition: String
         var fields: HTTPFields
-        /// The first chunk as it came (usually the whole body: internal HTTP/2 frames carry up to 1 MiB), then a
-        /// copy that later chunks are added to.
+        /// Collected with `collectBodyPiece`: usually the one piece it arrived in.
         var body = ByteBuffer()
     }
 
@@ -82,12 +81,8 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
                 respond(with: .failure(tooLarge), context: context)
                 return
             }
-            if taken.body.readableBytes == 0 {
-                taken.body = chunk
-            } else {
-                state = .answering  // drops the enum's reference to the bytes, so appending does not copy them
-                taken.body.writeBuffer(&chunk)
-            }
+            state = .answering  // drops the enum's reference to the bytes, so adding a piece does not copy them
+            taken.body.collectBodyPiece(&chunk)
             state = .collecting(taken)
         case (.collecting(let taken), .end):
             state = .answering

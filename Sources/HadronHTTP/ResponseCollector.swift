@@ -80,9 +80,7 @@ final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let received) where received.status.kind != .informational: head = received
         case .head: break
-        case .body(var chunk):
-            // Kept as it came when it is the whole body (internal frames carry up to 1 MiB), not copied.
-            if body.readableBytes == 0 { body = chunk } else { body.writeBuffer(&chunk) }
+        case .body(var chunk): body.collectBodyPiece(&chunk)
         case .end:
             guard let head else {
                 fail(context: context, "the response ended before its head")

@@ -198,20 +198,13 @@ public final class PartitionLog: Sendable {
                     appendingTo: &buffer)
             }
             let unchanged = shared.generation.load(ordering: .sequentiallyConsistent) == snapshot.generation
-            switch attempt {
-            case .success(let next):
-                if unchanged {
-                    return ReadPosition(
-                        nextOffset: next, logStartOffset: snapshot.logStartOffset, logEndOffset: snapshot.logEndOffset)
-                }
-            case .failure(let error):
-                // Damage is real only if no truncation rewrote the bytes under this read.
-                if unchanged || error.code != .corruptBatch {
-                    buffer.truncate(toByteCount: start)
-                    throw error
-                }
+            if case .success(let next) = attempt, unchanged {
+                return ReadPosition(
+                    nextOffset: next, logStartOffset: snapshot.logStartOffset, logEndOffset: snapshot.logEndOffset)
             }
             buffer.truncate(toByteCount: start)
+            // Damage is real only if no truncation rewrote the bytes under this read; otherwise read again.
+            if case .failure(let error) = attempt, unchanged || error.code != .corruptBatch { throw error }
         }
     }
 
