@@ -34,7 +34,8 @@ enum FollowerStop: Error, Sendable {
 /// own newest epoch ends there, cuts its log at that offset (never at its own high watermark), and repeats with its
 /// next older epoch until both agree. Then it long-polls the leader's internal API from its log end and appends
 /// what it gets unchanged; each fetch tells the leader how far this replica has come, which is what commits
-/// batches. About every second it also copies the leader's committed consumer-group offsets, so that a follower
+/// batches. The fetches share one HTTP/2 stream, a replication session (``ReplicationSession``), for as long as
+/// the leader answers them. About every second it also copies the leader's committed consumer-group offsets, so that a follower
 /// elected leader resumes each group close to where it was (at most that second of acknowledgements is redelivered).
 /// It runs until the replica's role changes (the replica cancels it) or the replica refuses its epoch.
 struct FollowerFetcher: Sendable {
@@ -53,6 +54,8 @@ struct FollowerFetcher: Sendable {
         var backoff = Duration.milliseconds(20)
         var reconciled = false
         var groupsSynced: ContinuousClock.Instant?
+        var session: ReplicationSession?
+        defer { session?.close() }
         logger.info("Following the leader", metadata: ["leader": "\(leader)", "address": "\(address)", "epoch": "\(epoch)"])
         while !Task.isCancelled {
             do {
@@ -60,23 +63,29 @@ struct FollowerFetcher: Sendable {
                     try await truncateToLeader()
                     reconciled = true
                 }
-                try await fetchOnce()
+                try await fetchOnce(over: &session)
                 if groupsSynced.map({ ContinuousClock.now - $0 >= link.groupSyncInterval }) ?? true {
                     try await copyGroupOffsets()
                     groupsSynced = .now
                 }
                 backoff = .milliseconds(20)
                 continue
-            } catch FollowerStop.roleChanged {
-                return
-            } catch FollowerStop.diverged(let reason) {
-                logger.info("Follower log diverges from the leader's; truncating again", metadata: ["reason": "\(reason)"])
-                reconciled = false
-                continue
-            } catch is CancellationError {
-                return
             } catch {
-                logger.debug("Replication fetch failed", metadata: ["leader": "\(leader)", "error": "\(error)"])
+                // The leader ends a session after any refusal, and a session that failed may be broken: the next
+                // fetch opens a fresh one.
+                session?.close()
+                session = nil
+                switch error {
+                case FollowerStop.roleChanged, is CancellationError:
+                    return
+                case FollowerStop.diverged(let reason):
+                    logger.info(
+                        "Follower log diverges from the leader's; truncating again", metadata: ["reason": "\(reason)"])
+                    reconciled = false
+                    continue
+                default:
+                    logger.debug("Replication fetch failed", metadata: ["leader": "\(leader)", "error": "\(error)"])
+                }
             }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(1))
@@ -137,27 +146,33 @@ struct FollowerFetcher: Sendable {
 
     // MARK: - Fetching
 
-    private func fetchOnce() async throws {
+    /// One fetch over the replication session (``ReplicationSession``), opening one first when there is none.
+    private func fetchOnce(over session: inout ReplicationSession?) async throws {
         let mine = try await replica.followerLog(epoch: epoch)
-        let query =
-            "offset=\(mine.logEndOffset)&maxBytes=\(link.fetchBytes)&wait=\(link.fetchWait.wholeMilliseconds)"
-            + "&replica=\(link.nodeID)"
-        let response = try await send(
-            InternalRequest(method: .get, path: "\(path)/records?\(query)"), extraTimeout: link.fetchWait)
-        switch response.status.code {
+        if session == nil {
+            switch try await ReplicationSession.open(
+                client: link.client, address: address, path: path, replica: link.nodeID, epoch: epoch)
+            {
+            case .opened(let opened): session = opened
+            case .refused(let refused): throw refusal(refused.status, body: refused.body)
+            }
+        }
+        let fetch = ReplicationSessionWire.Fetch(
+            offset: mine.logEndOffset, maxBytes: Int32(clamping: link.fetchBytes),
+            waitMilliseconds: Int32(clamping: link.fetchWait.wholeMilliseconds))
+        let answer = try await session!.fetch(fetch, grace: .seconds(5))
+        switch answer.status.code {
         case 200:
-            let highWatermark = response.headerFields[.hadronHighWatermark].flatMap { Int64($0) } ?? 0
-            try await replica.appendAsFollower(
-                response.body, leaderHighWatermark: highWatermark, epoch: epoch)
+            try await replica.appendAsFollower(answer.body, leaderHighWatermark: answer.head.highWatermark, epoch: epoch)
         case 416:
-            if case .integer(let start)? = ProblemDetails.member("firstOffset", in: response.body) {
+            if case .integer(let start)? = ProblemDetails.member("firstOffset", in: answer.body) {
                 // Retention deleted what we would fetch next: start over at the leader's log start.
                 try await replica.truncateAsFollower(to: start, restart: true, epoch: epoch)
             } else {
-                throw FollowerStop.diverged(ProblemDetails.detail(in: response.body) ?? "fetch past the leader's end")
+                throw FollowerStop.diverged(ProblemDetails.detail(in: answer.body) ?? "fetch past the leader's end")
             }
         default:
-            throw refusal(response)
+            throw refusal(answer.status, body: answer.body)
         }
     }
 
@@ -168,8 +183,11 @@ struct FollowerFetcher: Sendable {
     }
 
     private func refusal(_ response: InternalResponse) -> any Error {
+        refusal(response.status, body: response.body)
+    }
+
+    private func refusal(_ status: HTTPResponse.Status, body: ByteBuffer) -> any Error {
         FollowerStop.failed(
-            "the leader answered \(response.status.code): "
-                + (ProblemDetails.detail(in: response.body) ?? String(buffer: response.body)))
+            "the leader answered \(status.code): " + (ProblemDetails.detail(in: body) ?? String(buffer: body)))
     }
 }

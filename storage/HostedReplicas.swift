@@ -48,6 +48,9 @@ final class HostedReplicas: Sendable {
         }
     }
 
+    /// Whether the node is shutting down (``drain()``).
+    var isDraining: Bool { state.withLock { $0.draining } }
+
     /// Ends every long poll now and makes later ones return at once: the node is shutting down.
     func drain() {
         let replicas = state.withLock { state in

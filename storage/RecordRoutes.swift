@@ -46,12 +46,8 @@ struct RecordRoutes: Sendable {
         let wait = min(Duration.milliseconds(waitMilliseconds), configuration.maxFetchWait)
         let result: PartitionReplica.FetchResult
         if let follower = parameters.get("replica") {
-            guard let epoch = try Self.epoch(fields) else {
-                throw ProblemDetails(.badRequest, "a replication fetch must carry the hadron-epoch header")
-            }
-            result = try await replica.replicate(
-                to: follower, from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes), wait: wait,
-                callerEpoch: epoch)
+            result = try await replicate(
+                replica, to: String(follower), from: offset, maxBytes: maxBytes, wait: wait, fields: fields)
         } else {
             result = try await replica.fetch(
                 from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes), wait: wait,
@@ -62,6 +58,20 @@ struct RecordRoutes: Sendable {
         headers[.hadronLogStartOffset] = String(result.logStartOffset)
         headers[.hadronLogEndOffset] = String(result.logEndOffset)
         return Answer(fields: headers, body: result.bytes)
+    }
+
+    /// A follower's replication fetch, from a request of its own or from a replication session: the batches the
+    /// leader has stored from `offset`, once it records that the follower holds everything below.
+    func replicate(
+        _ replica: PartitionReplica, to follower: String, from offset: Int64, maxBytes: Int, wait: Duration,
+        fields: HTTPFields
+    ) async throws -> PartitionReplica.FetchResult {
+        guard let epoch = try Self.epoch(fields) else {
+            throw ProblemDetails(.badRequest, "a replication fetch must carry the hadron-epoch header")
+        }
+        return try await replica.replicate(
+            to: follower, from: offset, maxBytes: min(maxBytes, configuration.maxFetchBytes),
+            wait: min(wait, configuration.maxFetchWait), callerEpoch: epoch)
     }
 
     /// The replica named by the path, or a 421 that tells the caller what the last topology said about it.
@@ -98,14 +108,29 @@ struct RecordRoutes: Sendable {
         return parsed
     }
 
-    /// The stream and partition of a records path (`/internal/v1/streams/{s}/partitions/{p}/records`, query
-    /// ignored), nil for any other path or one that needs percent-decoding (left to the router, which decodes).
-    static func target(ofPath path: String) -> (stream: String, partition: String)? {
+    /// What a path names: the records of a partition, or a follower's replication session with its leader.
+    enum Resource: Sendable {
+        case records
+        case replication
+    }
+
+    /// The stream, partition and resource of a records or replication path (`/internal/v1/streams/{s}/partitions/
+    /// {p}/records` or `…/replication`, query ignored), nil for any other path or one that needs percent-decoding
+    /// (left to the router, which decodes).
+    static func target(ofPath path: String) -> (stream: String, partition: String, resource: Resource)? {
         let parts = path.utf8.prefix { $0 != UInt8(ascii: "?") }.split(separator: UInt8(ascii: "/"))
         guard parts.count == 7, parts[0].elementsEqual("internal".utf8), parts[1].elementsEqual("v1".utf8),
             parts[2].elementsEqual("streams".utf8), parts[4].elementsEqual("partitions".utf8),
-            parts[6].elementsEqual("records".utf8), !parts[3].contains(UInt8(ascii: "%"))
+            !parts[3].contains(UInt8(ascii: "%"))
         else { return nil }
-        return (String(decoding: parts[3], as: UTF8.self), String(decoding: parts[5], as: UTF8.self))
+        let resource: Resource
+        if parts[6].elementsEqual("records".utf8) {
+            resource = .records
+        } else if parts[6].elementsEqual("replication".utf8) {
+            resource = .replication
+        } else {
+            return nil
+        }
+        return (String(decoding: parts[3], as: UTF8.self), String(decoding: parts[5], as: UTF8.self), resource)
     }
 }

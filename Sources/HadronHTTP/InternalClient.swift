@@ -118,6 +118,15 @@ public final class InternalClient: Sendable {
         return true
     }
 
+    /// Opens a stream for a conversation (``DuplexExchange``): sends `request`'s head (and body, if any) without
+    /// ending it, and returns once the response head arrives, at most `timeout`.
+    public func openDuplex(
+        _ request: InternalRequest, to address: String, timeout: Duration
+    ) async throws -> DuplexExchange {
+        let connection = try await pool.connection(to: address)
+        return try await connection.openDuplex(request, authority: address, timeout: timeout)
+    }
+
     /// Sends `request` and returns the response head with its body as a stream of chunks, for responses that do not
     /// end by themselves (the controller's topology watch). Cancelling the consuming task closes the stream.
     public func stream(
@@ -240,6 +249,45 @@ final class MultiplexedConnection: Sendable {
 }
 
 extension MultiplexedConnection {
+    func openDuplex(_ request: InternalRequest, authority: String, timeout: Duration) async throws -> DuplexExchange {
+        let eventLoop = channel.eventLoop
+        let created = eventLoop.makePromise(of: (any Channel).self)
+        let ready = eventLoop.makePromise(of: NIOLoopBound<DuplexHandler>.self)
+        streams.createStreamChannel(promise: created) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                let handler = DuplexHandler(request: request, authority: authority, eventLoop: stream.eventLoop)
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPClientCodec())
+                try stream.pipeline.syncOperations.addHandler(handler)
+                ready.succeed(NIOLoopBound(handler, eventLoop: stream.eventLoop))
+            }
+        }
+        created.futureResult.whenFailure { ready.fail($0) }
+        let stream: any Channel
+        let handler: NIOLoopBound<DuplexHandler>
+        do {
+            stream = try await created.futureResult.get()
+            handler = try await ready.futureResult.get()
+        } catch {
+            throw InternalClientError(
+                address: authority, message: "cannot open a stream: \(error)", requestMayHaveBeenProcessed: false)
+        }
+        let head = try await eventLoop.flatSubmit {
+            let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                handler.value.head.fail(InternalClientError(address: authority, message: "no response within \(timeout)"))
+                stream.close(promise: nil)
+            }
+            let head = handler.value.head.futureResult
+            head.whenComplete { _ in deadline.cancel() }
+            return head
+        }
+        let response = try await withTaskCancellationHandler {
+            try await head.get()
+        } onCancel: {
+            stream.close(promise: nil)
+        }
+        return DuplexExchange(head: response, stream: stream, handler: handler)
+    }
+
     func stream(
         _ request: InternalRequest, authority: String
     ) async throws -> (head: HTTPResponse, body: AsyncThrowingStream<ByteBuffer, any Error>) {
