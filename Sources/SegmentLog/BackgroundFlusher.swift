@@ -61,6 +61,7 @@ final class BackgroundFlusher: Sendable {
         case .tail(let segment, let logger):
             do {
                 try segment.log.syncData()
+                segment.countTailSync()
             } catch {
                 logger.error(
                     "Periodic sync of the partition log failed",

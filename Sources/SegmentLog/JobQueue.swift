@@ -13,6 +13,7 @@ final class JobQueue<Job: Sendable>: @unchecked Sendable {
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var jobs: [Job] = []
     private var isClosed = false
+    private var poked = false
     /// While the consumer waits for a fuller group, the queue length that should wake it.
     private var wakeAtCount = Int.max
 
@@ -42,6 +43,47 @@ final class JobQueue<Job: Sendable>: @unchecked Sendable {
         jobs.append(job)
         if jobs.count == 1 || jobs.count >= wakeAtCount { pthread_cond_signal(condition) }
         return true
+    }
+
+    /// Waits until a job is queued, the queue closes, ``poke()`` is called or the monotonic `deadline` (nanoseconds)
+    /// passes, without taking anything. Returns false once closed and drained.
+    func waitForWork(deadline: UInt64?) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while jobs.isEmpty && !isClosed && !poked {
+            if let deadline {
+                if monotonicNanoseconds() >= deadline { break }
+                var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+                pthread_cond_timedwait(condition, mutex, &time)
+            } else {
+                pthread_cond_wait(condition, mutex)
+            }
+        }
+        poked = false
+        return !(isClosed && jobs.isEmpty)
+    }
+
+    /// Moves every pending job into `batch` (which must be empty) without waiting.
+    func takeAllNow(into batch: inout [Job]) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        swap(&jobs, &batch)
+    }
+
+    /// Whether no job is queued.
+    var isEmpty: Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return jobs.isEmpty
+    }
+
+    /// Ends the consumer's current ``waitForWork(deadline:)`` (or its next one) without a job: something it waits
+    /// for, such as its deadline, changed.
+    func poke() {
+        pthread_mutex_lock(mutex)
+        poked = true
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     /// Moves every pending job into `batch` (which must be empty; its capacity is reused), waiting until there is

@@ -11,9 +11,14 @@ import Synchronization
 /// are published to readers and completed together. Appends that arrive meanwhile wait in the queue and share the
 /// next write and sync, so the sync cost is spread over everything that arrived during the previous one.
 final class LogWriter: @unchecked Sendable {
-    // @unchecked: every `var` below belongs to the writer thread. `run()` is the only entry point once the
-    // initializer has returned, and the thread is started after that; other threads reach the log only through
-    // `shared` (a Mutex and an Atomic) and `queue` (its own lock).
+    // @unchecked: every `var` below belongs to whoever holds `turn`: the writer thread while it performs queued
+    // jobs, or a caller appending inline (``appendInline(_:)``). The thread is started after the initializer has
+    // returned; other threads reach the log only through `shared` (a Mutex and an Atomic) and `queue` (its own lock).
+
+    /// The right to change the log's files and the state below.
+    private let turn = Mutex(())
+    /// Set once the log is closed (or dropped): inline appends are refused from then on.
+    private var isClosed = false
 
     /// At most this many appends per `pwritev` (two vectors each, within IOV_MAX = 1024).
     private static let maxChunkAppends = 256
@@ -81,35 +86,62 @@ final class LogWriter: @unchecked Sendable {
 
     func run() {
         var jobs: [WriterJob] = []
-        while queue.takeAll(into: &jobs, deadline: syncDeadline) {
-            // Checked whatever woke the loop: under steady appends the queue is never empty when the deadline
-            // passes, and the interval promise (synced within it) must hold then too.
-            defer { if let deadline = syncDeadline, monotonicNanoseconds() >= deadline { syncForInterval() } }
-            if jobs.isEmpty { continue }
-            if configuration.durability == .always, jobs.count < lastSyncedGroupSize, case .append = jobs[0] {
-                let wait = min(lastSyncNanoseconds / 2, 2_000_000)
-                queue.takeMore(into: &jobs, atLeast: lastSyncedGroupSize, deadline: monotonicNanoseconds() + wait)
-            }
-            var index = 0
-            while index < jobs.count {
-                if case .append = jobs[index] {
-                    var end = index + 1
-                    while end < jobs.count, case .append = jobs[end] { end += 1 }
-                    writeGroup(jobs[index..<end])
-                    index = end
-                    continue
-                }
-                if case .close(let continuation) = jobs[index] {
-                    finish(closing: continuation, remaining: jobs[(index + 1)...])
-                    return
-                }
-                perform(jobs[index])
-                index += 1
-            }
-            jobs.removeAll(keepingCapacity: true)
+        while queue.waitForWork(deadline: turn.withLock { _ in syncDeadline }) {
+            let closed = turn.withLock { _ in takeTurn(&jobs) }
+            if closed { return }
         }
         // The PartitionLog went away without close(): stop, leaving no clean-shutdown marker.
+        turn.withLock { _ in isClosed = true }
         shared.state.withLock { $0.isClosed = true }
+    }
+
+    /// Takes every queued job and performs it, in order, holding the turn. Returns true once the log is closed.
+    private func takeTurn(_ jobs: inout [WriterJob]) -> Bool {
+        queue.takeAllNow(into: &jobs)
+        defer { jobs.removeAll(keepingCapacity: true) }
+        // Checked whatever woke the loop: under steady appends the queue is never empty when the deadline passes,
+        // and the interval promise (synced within it) must hold then too.
+        defer { if let deadline = syncDeadline, monotonicNanoseconds() >= deadline { syncForInterval() } }
+        if jobs.isEmpty { return false }
+        if configuration.durability == .always, jobs.count < lastSyncedGroupSize, case .append = jobs[0] {
+            let wait = min(lastSyncNanoseconds / 2, 2_000_000)
+            queue.takeMore(into: &jobs, atLeast: lastSyncedGroupSize, deadline: monotonicNanoseconds() + wait)
+        }
+        var index = 0
+        while index < jobs.count {
+            if case .append = jobs[index] {
+                var end = index + 1
+                while end < jobs.count, case .append = jobs[end] { end += 1 }
+                writeGroup(jobs[index..<end])
+                index = end
+                continue
+            }
+            if case .close(let continuation) = jobs[index] {
+                finish(closing: continuation, remaining: jobs[(index + 1)...])
+                return true
+            }
+            perform(jobs[index])
+            index += 1
+        }
+        return false
+    }
+
+    /// Writes `append` on the calling thread, when the log syncs on an interval or not at all, nothing is queued
+    /// ahead of it and no other thread holds the turn; false when it must be queued for the writer thread instead.
+    ///
+    /// Under those policies a write only copies into the page cache. Handing it to the writer thread and back cost
+    /// two thread wake-ups per append, on every replica of every replicated batch; a `fsync: always` log keeps its
+    /// writer thread, which groups appends under one sync and keeps the sync off the caller's thread.
+    func appendInline(_ append: PendingAppend) -> Bool {
+        guard configuration.durability != .always else { return false }
+        return turn.withLockIfAvailable { _ -> Bool in
+            guard !isClosed, queue.isEmpty else { return false }
+            let hadDeadline = syncDeadline != nil
+            writeGroup(CollectionOfOne(WriterJob.append(append)))
+            // The writer thread waits with the deadline it last saw: a first unsynced write sets one.
+            if !hadDeadline, syncDeadline != nil { queue.poke() }
+            return true
+        } ?? false
     }
 
     private func perform(_ job: WriterJob) {
@@ -136,7 +168,7 @@ final class LogWriter: @unchecked Sendable {
 
     // MARK: - Group commit
 
-    private func writeGroup(_ jobs: ArraySlice<WriterJob>) {
+    private func writeGroup(_ jobs: some Collection<WriterJob>) {
         var pending = tail
         var groupError: (any Error)? = failure
         for job in jobs {
@@ -598,6 +630,7 @@ final class LogWriter: @unchecked Sendable {
             _ = try DiskFile.open(LogLoader.cleanShutdownFileName, in: directory, create: true)
             try directory.sync()
         }
+        isClosed = true
         shared.state.withLock { $0.isClosed = true }
         queue.close()
         let closed = LogError(.closed, "the partition log at \(directory.path) is closed")

@@ -6,7 +6,8 @@ import Synchronization
 /// The durable log of one partition replica (DESIGN §7): segments of record batches, their indexes, the leader
 /// epoch cache and the checkpoints, in one directory.
 ///
-/// Appends go to a dedicated writer thread that group-commits them (``LogWriter``); reads run on the caller's
+/// Appends go to a dedicated writer thread that group-commits them (``LogWriter``), or, when the log does not sync
+/// every append and the writer is idle, are written on the caller's thread; reads run on the caller's
 /// thread with `pread` against what the writer has published, so they never wait for an append or a sync and only
 /// ever see whole batches. Replication drives it through ``append(_:epoch:)`` (leader),
 /// ``appendAsFollower(_:)``, ``read(from:maxBytes:upTo:)``, ``truncate(to:)`` and ``endOffset(forEpoch:)``; the
@@ -19,13 +20,14 @@ public final class PartitionLog: Sendable {
     public let configuration: LogConfiguration
     private let shared: SharedLogState
     private let queue: JobQueue<WriterJob>
+    private let writer: LogWriter
 
-    private init(directory: String, configuration: LogConfiguration, shared: SharedLogState, queue: JobQueue<WriterJob>)
-    {
+    private init(directory: String, configuration: LogConfiguration, shared: SharedLogState, writer: LogWriter) {
         self.directory = directory
         self.configuration = configuration
         self.shared = shared
-        self.queue = queue
+        self.queue = writer.queue
+        self.writer = writer
     }
 
     /// A log dropped without ``close()`` stops its writer thread and leaves no clean-shutdown marker, as a crash
@@ -51,7 +53,7 @@ public final class PartitionLog: Sendable {
         let writer = LogWriter(loaded: loaded, configuration: configuration, logger: logger, shared: shared)
         let thread = startThread { writer.run() }
         pthread_detach(thread)
-        return PartitionLog(directory: directory, configuration: configuration, shared: shared, queue: writer.queue)
+        return PartitionLog(directory: directory, configuration: configuration, shared: shared, writer: writer)
     }
 
     // MARK: - State
@@ -78,6 +80,9 @@ public final class PartitionLog: Sendable {
     public func endOffset(forEpoch epoch: Int32) -> EpochEndOffset? {
         shared.state.withLock { $0.epochs.endOffset(for: epoch, logEndOffset: $0.logEndOffset) }
     }
+
+    /// Completed interval syncs of the active segment (``LogDurability/interval(milliseconds:)``), for tests.
+    var activeSegmentTailSyncs: Int { shared.state.withLock { $0.segments.last?.segment.completedTailSyncs ?? 0 } }
 
     // MARK: - Appends
 
@@ -136,6 +141,7 @@ public final class PartitionLog: Sendable {
     private func submit(_ kind: PendingAppend.Kind, bytes: some LogBytes) async throws -> AppendResult {
         try await withCheckedThrowingContinuation { continuation in
             let append = PendingAppend(kind: kind, bytes: bytes, continuation: continuation)
+            if writer.appendInline(append) { return }
             if !queue.push(.append(append)) { continuation.resume(throwing: closedError) }
         }
     }

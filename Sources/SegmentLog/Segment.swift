@@ -20,8 +20,15 @@ final class Segment: Sendable {
     /// Set once the background flusher (or the writer) has synced all three files after the segment rolled.
     private let durable = Atomic<Bool>(false)
 
+    /// How many interval syncs of this segment, as the active one, have completed: what tests observe of the
+    /// `interval` policy.
+    private let tailSyncs = Atomic<Int>(0)
+
     var isDurable: Bool { durable.load(ordering: .acquiring) }
     func markDurable() { durable.store(true, ordering: .releasing) }
+
+    var completedTailSyncs: Int { tailSyncs.load(ordering: .acquiring) }
+    func countTailSync() { tailSyncs.add(1, ordering: .releasing) }
 
     init(baseOffset: Int64, log: DiskFile, offsetIndex: DiskFile, timeIndex: DiskFile) {
         self.baseOffset = baseOffset
