@@ -92,11 +92,7 @@ enum ReplicationSessionWire {
 
         /// Adds the next piece of the body.
         mutating func add(_ piece: inout ByteBuffer) {
-            if pending.readableBytes == 0 {
-                pending = piece
-            } else {
-                pending.writeBuffer(&piece)
-            }
+            pending.collectBodyPiece(&piece)
         }
 
         /// The next whole answer, nil while more bytes are needed. The body is a slice of what arrived: an answer
