@@ -19,6 +19,10 @@ struct CrashTests {
     static func childExecutable() -> String? { BuiltExecutable.path(named: "SegmentLogCrashChild") }
 
     /// Reads lines from `descriptor` until `count` lines have arrived, the pipe closes, or `deadline` passes.
+    ///
+    /// It never blocks its thread: the test runs for minutes on Swift's cooperative pool (two threads here), and a
+    /// blocking `poll` held one of them the whole time, starving every test running beside it in the process (the
+    /// watch tests' 30-second waits timed out under `make test`). Between checks of the pipe it sleeps a millisecond.
     final class LineReader {
         let descriptor: Int32
         var buffer: [UInt8] = []
@@ -26,7 +30,7 @@ struct CrashTests {
 
         init(descriptor: Int32) { self.descriptor = descriptor }
 
-        func nextLine(deadline: ContinuousClock.Instant) -> String? {
+        func nextLine(deadline: ContinuousClock.Instant) async -> String? {
             while true {
                 if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: buffer[..<newline], as: UTF8.self)
@@ -34,11 +38,12 @@ struct CrashTests {
                     return line
                 }
                 if closed { return nil }
-                let remaining = deadline - ContinuousClock.now
-                guard remaining > .zero else { return nil }
+                guard ContinuousClock.now < deadline else { return nil }
                 var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-                let milliseconds = Int32(min(1_000, max(1, remaining.components.seconds * 1_000)))
-                guard poll(&poller, 1, milliseconds) > 0 else { continue }
+                guard poll(&poller, 1, 0) > 0 else {
+                    try? await Task.sleep(for: .milliseconds(1))
+                    continue
+                }
                 var chunk = [UInt8](repeating: 0, count: 4_096)
                 let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
                 if count <= 0 { closed = true } else { buffer += chunk[..<count] }
@@ -64,23 +69,23 @@ struct CrashTests {
             process.standardOutput = pipe
             try process.run()
             let reader = LineReader(descriptor: pipe.fileHandleForReading.fileDescriptor)
-            let ready = reader.nextLine(deadline: roundDeadline)
+            let ready = await reader.nextLine(deadline: roundDeadline)
             try #require(
                 ready?.hasPrefix("READY") == true,
                 "round \(round): the child did not start: \(String(describing: ready))")
             // Kill after a random number of acknowledgements (0 = right after open), then a random extra delay.
             let acksBeforeKill = Int.random(in: 0...40, using: &random)
             var seen = 0
-            while seen < acksBeforeKill, let line = reader.nextLine(deadline: roundDeadline) {
+            while seen < acksBeforeKill, let line = await reader.nextLine(deadline: roundDeadline) {
                 if let ack = Self.parse(line) { acknowledged.append(ack) }
                 seen += 1
             }
-            let delay = UInt32.random(in: 0...3_000, using: &random)
-            usleep(delay)
+            let delay = Int.random(in: 0...3_000, using: &random)
+            try await Task.sleep(for: .microseconds(delay))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             // Lines already in the pipe were printed after their fdatasync: they count as acknowledged too.
-            while let line = reader.nextLine(deadline: roundDeadline) {
+            while let line = await reader.nextLine(deadline: roundDeadline) {
                 if let ack = Self.parse(line) { acknowledged.append(ack) }
             }
             try pipe.fileHandleForReading.close()

@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// `curl_easy_perform` blocks, and Swift's cooperative pool has as many threads as cores (two here):
 /// a few blocking watches would starve every task. One multi loop serves any number of concurrent
-/// requests and watches, multiplexes them over HTTP/2 when the server offers it, and wakes promptly
+/// requests and watches, multiplexes requests over HTTP/2 when the server offers it (each watch has an HTTP/1.1
+/// connection of its own, see `CurlTransfer.makeHandle`), and wakes promptly
 /// (`curl_multi_wakeup`) when a transfer is added or cancelled.
 public final class CurlEngine: Sendable {
     private enum Command {

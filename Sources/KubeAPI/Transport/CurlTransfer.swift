@@ -56,8 +56,16 @@ final class CurlTransfer: @unchecked Sendable {
         check(hadron_curl_easy_setopt_string(easy, CURLOPT_URL, request.url))
         check(hadron_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         check(hadron_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer))
-        check(hadron_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)))
-        check(hadron_curl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+        if request.timeout == nil {
+            // A stream that stays open (a watch) gets an HTTP/1.1 connection of its own, which ends with it. Over
+            // a shared HTTP/2 connection, ending it early must reset its stream, and libcurl 7.88 (Debian 12) only
+            // queues that RST_STREAM (curl issue 17611, fixed in 8.15): with no other transfer on the connection,
+            // the API server went on streaming a cancelled watch indefinitely.
+            check(hadron_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)))
+        } else {
+            check(hadron_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)))
+            check(hadron_curl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+        }
         check(hadron_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
         check(hadron_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, 10_000))
         if let timeout = request.timeout {
