@@ -154,6 +154,53 @@ struct LeaderClient: Sendable {
         }
     }
 
+    /// ``attempt(_:stream:partition:suffix:body:contentType:policy:completion:)`` for an append: over the partition
+    /// writer's append session with the leader when one is open (``AppendSession``), as a request of its own
+    /// otherwise, while the session opens. The answer means the same either way; a session that fails is dropped
+    /// and the batch left to the retry loop.
+    func attemptAppend(
+        stream: String, partition: Int, batch: ByteBuffer, contentType: String, policy: RetryPolicy,
+        session slot: AppendSessionSlot, completion: @escaping @Sendable (InternalResponse?) -> Void
+    ) {
+        guard let snapshot = view.snapshot, let route = snapshot.streams[stream]?.partition(partition),
+            let address = route.address
+        else { return completion(nil) }
+        let client = client
+        let timeout = requestTimeout
+        let opened = slot.session(address: address, epoch: route.epoch) {
+            try await AppendSession.open(
+                client: client, address: address, stream: stream, partition: partition, epoch: route.epoch,
+                timeout: timeout)
+        }
+        guard let session = opened else {
+            return attempt(
+                .post, stream: stream, partition: partition, suffix: "/records", body: batch, contentType: contentType,
+                policy: policy, completion: completion)
+        }
+        let watch = MoveWatch.started(
+            view: view, stream: stream, partition: partition, route: route, after: snapshot.generation)
+        let sent = session.append(batch, timeout: requestTimeout) { answer in
+            watch.stop()
+            guard let answer else {
+                slot.discard(session)
+                return completion(nil)
+            }
+            // The leader ends a session after any answer but 200.
+            if answer.status != .ok { slot.discard(session) }
+            let response = InternalResponse(status: answer.status, headerFields: [:], body: answer.body)
+            guard retry(after: response, epoch: route.epoch, policy: policy) == nil else { return completion(nil) }
+            completion(response)
+        }
+        guard sent else {
+            watch.stop()
+            return attempt(
+                .post, stream: stream, partition: partition, suffix: "/records", body: batch, contentType: contentType,
+                policy: policy, completion: completion)
+        }
+        // A batch in flight to a deposed leader is abandoned at once; the retry loop takes it to the new one.
+        watch.cancellation.whenCancelled { slot.discard(session) }
+    }
+
     /// The request to a partition's leader at `epoch`.
     private static func request(
         _ method: HTTPRequest.Method, stream: String, partition: Int, suffix: String, epoch: Int32, body: ByteBuffer?,

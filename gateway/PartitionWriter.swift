@@ -67,6 +67,8 @@ final class PartitionWriter: Sendable {
     private let sticky: StickyCounter
     private let metrics: GatewayMetrics
     private let state: Mutex<State>
+    /// The session batches go over to the leader (``AppendSession``).
+    private let appendSession = AppendSessionSlot()
 
     init(
         stream: String, partition: Int, producerId: Int64, settings: Settings, leaders: LeaderClient,
@@ -127,9 +129,9 @@ final class PartitionWriter: Sendable {
         let encoder = RecordBatchEncoder(
             producerId: identity.id, producerEpoch: identity.epoch, baseSequence: identity.nextSequence)
         let bytes = ByteBuffer(bytes: encoder.encode(groups))
-        leaders.attempt(
-            .post, stream: stream, partition: partition, suffix: "/records", body: bytes,
-            contentType: Self.contentType, policy: .writes(window: settings.retryWindow)
+        leaders.attemptAppend(
+            stream: stream, partition: partition, batch: bytes, contentType: Self.contentType,
+            policy: .writes(window: settings.retryWindow), session: appendSession
         ) { response in
             if let response {
                 self.finish(batch, events: count, outcome: self.outcome(of: response))

@@ -157,7 +157,7 @@ struct FollowerFetcher: Sendable {
             case .refused(let refused): throw refusal(refused.status, body: refused.body)
             }
         }
-        let fetch = ReplicationSessionWire.Fetch(
+        let fetch = SessionWire.Fetch(
             offset: mine.logEndOffset, maxBytes: Int32(clamping: link.fetchBytes),
             waitMilliseconds: Int32(clamping: link.fetchWait.wholeMilliseconds))
         let answer = try await session!.fetch(fetch, grace: .seconds(5))

@@ -108,14 +108,16 @@ struct RecordRoutes: Sendable {
         return parsed
     }
 
-    /// What a path names: the records of a partition, or a follower's replication session with its leader.
+    /// What a path names: the records of a partition, a follower's replication session with its leader, or a
+    /// gateway's append session.
     enum Resource: Sendable {
         case records
         case replication
+        case appends
     }
 
-    /// The stream, partition and resource of a records or replication path (`/internal/v1/streams/{s}/partitions/
-    /// {p}/records` or `…/replication`, query ignored), nil for any other path or one that needs percent-decoding
+    /// The stream, partition and resource of a records or session path (`/internal/v1/streams/{s}/partitions/{p}/
+    /// records`, `…/replication` or `…/appends`, query ignored), nil for any other path or one that needs percent-decoding
     /// (left to the router, which decodes).
     static func target(ofPath path: String) -> (stream: String, partition: String, resource: Resource)? {
         let parts = path.utf8.prefix { $0 != UInt8(ascii: "?") }.split(separator: UInt8(ascii: "/"))
@@ -128,6 +130,8 @@ struct RecordRoutes: Sendable {
             resource = .records
         } else if parts[6].elementsEqual("replication".utf8) {
             resource = .replication
+        } else if parts[6].elementsEqual("appends".utf8) {
+            resource = .appends
         } else {
             return nil
         }

@@ -15,8 +15,9 @@ import NIOHTTPTypes
 /// a records request itself, asks the replica from one task, and writes the whole answer with one hop back to the
 /// event loop. Any other request, and every HTTP/1.1 connection, passes through to Hummingbird untouched.
 ///
-/// It also serves followers' replication sessions (``ReplicationSessionWire``): the stream stays open, and each fetch
-/// in the request body is answered in the response body as soon as the replica has answered it, one at a time.
+/// It also serves sessions (``SessionWire``): followers' replication sessions and gateways' append sessions. The
+/// stream stays open, and each request in its body (a fetch, a record batch) is answered in the response body as
+/// soon as the replica has answered it, one at a time and in order.
 final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -29,22 +30,35 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
         case collecting(Taken)
         /// The request is answered or being answered; anything more is dropped.
         case answering
-        /// Serving a follower's replication session.
-        case replicating(Session)
+        /// Serving a session.
+        case serving(Session)
     }
 
-    /// A replication session: the follower, and fetches that arrived while an earlier one was being answered.
+    /// A session's requests, as its kind reads them from the body.
+    private enum SessionRequest: Sendable {
+        case fetch(SessionWire.Fetch)
+        case append(ByteBuffer)
+    }
+
+    /// A session: what it serves, and requests that arrived while an earlier one was being answered.
     private struct Session {
+        enum Kind: Sendable {
+            case replication(follower: String)
+            case appends
+        }
+
+        var kind: Kind
         var stream: String
         var partition: String
-        var follower: String
         var fields: HTTPFields
-        /// Bytes of a fetch that has not arrived whole.
+        /// Bytes of a request that has not arrived whole.
         var pending = ByteBuffer()
-        var queued = CircularBuffer<ReplicationSessionWire.Fetch>()
+        var queued = CircularBuffer<SessionRequest>()
         var busy = false
-        /// The follower ended its side: end ours once the fetch in progress is answered.
+        /// The caller ended its side: end ours once the request in progress is answered.
         var ended = false
+        /// The answer that ends the session once the requests before it are answered.
+        var refusal: SessionWire.Answer?
     }
 
     private struct Taken {
@@ -83,8 +97,8 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
                 context.fireChannelRead(data)
                 return
             }
-            if resource == .replication {
-                openSession(head, path: path, stream: stream, partition: partition, context: context)
+            if resource != .records {
+                openSession(head, path: path, stream: stream, partition: partition, resource: resource, context: context)
                 return
             }
             let taken = Taken(method: head.method, path: path, stream: stream, partition: partition, fields: head.headerFields)
@@ -96,17 +110,24 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
                 }
             }
             state = .collecting(taken)
-        case (.replicating(var session), .body(var chunk)):
+        case (.serving(var session), .body(var chunk)):
             state = .answering  // drops the enum's reference to the session's bytes, so adding to them does not copy
-            session.pending.collectBodyPiece(&chunk)
-            while let fetch = ReplicationSessionWire.Fetch.take(from: &session.pending) { session.queued.append(fetch) }
-            state = .replicating(session)
-            serveNextFetch(context: context)
-        case (.replicating(var session), .end):
+            if session.refusal == nil {
+                session.pending.collectBodyPiece(&chunk)
+                if let refusal = readRequests(into: &session) {
+                    // An append larger than a batch may be is refused before it has all arrived; what came before
+                    // it is still answered first.
+                    session.refusal = SessionWire.Answer(status: refusal.status, body: ByteBuffer(bytes: refusal.body))
+                    session.pending = ByteBuffer()
+                }
+            }
+            state = .serving(session)
+            serveNextRequest(context: context)
+        case (.serving(var session), .end):
             session.ended = true
-            state = .replicating(session)
-            serveNextFetch(context: context)
-        case (.replicating, .head):
+            state = .serving(session)
+            serveNextRequest(context: context)
+        case (.serving, .head):
             break
         case (.forwarding, _):
             context.fireChannelRead(data)
@@ -133,23 +154,30 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
 
     // MARK: Replication sessions
 
-    /// Accepts a session whose request names a follower and an epoch, answering the head at once; the epoch and
-    /// the follower are checked again by every fetch, as the replica admits it.
+    /// Accepts a session whose request carries an epoch (and, for replication, names its follower), answering the
+    /// head at once; the epoch and the follower are checked again by every request, as the replica admits it.
     private func openSession(
-        _ head: HTTPRequest, path: String, stream: String, partition: String, context: ChannelHandlerContext
+        _ head: HTTPRequest, path: String, stream: String, partition: String, resource: RecordRoutes.Resource,
+        context: ChannelHandlerContext
     ) {
-        let refusal: ProblemDetails?
-        let follower = URI(path).queryParameters.get("replica").map { String($0) }
-        if head.method != .post {
-            refusal = ProblemDetails(.methodNotAllowed, "a replication session is a POST", headers: [.allow: "POST"])
-        } else if follower == nil {
-            refusal = ProblemDetails(.badRequest, "a replication session must name its follower in replica")
-        } else if head.headerFields[.hadronEpoch] == nil {
-            refusal = ProblemDetails(.badRequest, "a replication session must carry the hadron-epoch header")
+        let kind: Session.Kind
+        var refusal: ProblemDetails?
+        if resource == .replication {
+            let follower = URI(path).queryParameters.get("replica").map { String($0) }
+            kind = .replication(follower: follower ?? "")
+            if follower == nil {
+                refusal = ProblemDetails(.badRequest, "a replication session must name its follower in replica")
+            }
         } else {
+            kind = .appends
+        }
+        if head.method != .post {
+            refusal = ProblemDetails(.methodNotAllowed, "a session is a POST", headers: [.allow: "POST"])
+        } else if refusal == nil, head.headerFields[.hadronEpoch] == nil {
+            refusal = ProblemDetails(.badRequest, "a session must carry the hadron-epoch header")
+        } else if refusal == nil {
             do {
                 _ = try routes.replica(stream: stream, partition: partition)
-                refusal = nil
             } catch {
                 refusal = ReplicaErrorMiddleware.problem(forAny: error, path: path, logger: logger)
             }
@@ -159,17 +187,42 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
             respond(with: .failure(refusal), context: context)
             return
         }
-        state = .replicating(
-            Session(stream: stream, partition: partition, follower: follower!, fields: head.headerFields))
-        let response = HTTPResponse(status: .ok, headerFields: [.contentType: ReplicationSessionWire.contentType])
+        state = .serving(Session(kind: kind, stream: stream, partition: partition, fields: head.headerFields))
+        let contentType =
+            resource == .replication ? SessionWire.replicationContentType : SessionWire.appendsContentType
+        let response = HTTPResponse(status: .ok, headerFields: [.contentType: contentType])
         context.writeAndFlush(NIOAny(HTTPResponsePart.head(response)), promise: nil)
     }
 
-    /// Starts answering the next queued fetch unless one is being answered; ends the session once the follower
-    /// has ended its side and every fetch is answered.
-    private func serveNextFetch(context: ChannelHandlerContext) {
-        guard case .replicating(var session) = state, !session.busy else { return }
-        guard let fetch = session.queued.popFirst() else {
+    /// Moves every whole request in the session's bytes to its queue; a refusal when an append declares more bytes
+    /// than a batch may have.
+    private func readRequests(into session: inout Session) -> ProblemDetails? {
+        switch session.kind {
+        case .replication:
+            while let fetch = SessionWire.Fetch.take(from: &session.pending) { session.queued.append(.fetch(fetch)) }
+        case .appends:
+            while true {
+                if let declared = SessionWire.declaredAppendLength(in: session.pending),
+                    declared > routes.configuration.maxBatchBytes
+                {
+                    return tooLarge
+                }
+                guard let batch = SessionWire.takeAppend(from: &session.pending) else { break }
+                session.queued.append(.append(batch))
+            }
+        }
+        return nil
+    }
+
+    /// Starts answering the next queued request unless one is being answered; ends the session once the caller has
+    /// ended its side and every request is answered.
+    private func serveNextRequest(context: ChannelHandlerContext) {
+        guard case .serving(var session) = state, !session.busy else { return }
+        if session.queued.isEmpty, let refusal = session.refusal {
+            deliver(refusal, context: context)
+            return
+        }
+        guard let request = session.queued.popFirst() else {
             if session.ended {
                 state = .answering
                 context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
@@ -177,34 +230,25 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
             return
         }
         session.busy = true
-        state = .replicating(session)
+        state = .serving(session)
         let routes = routes
         let logger = logger
         let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        task = Task { [session] in
-            let answer: ReplicationSessionWire.Answer
+        let kind = session.kind
+        let stream = session.stream
+        let partition = session.partition
+        let fields = session.fields
+        task = Task {
+            let answer: SessionWire.Answer
             do {
-                let replica = try routes.replica(stream: session.stream, partition: session.partition)
-                let result = try await routes.replicate(
-                    replica, to: session.follower, from: fetch.offset, maxBytes: Int(max(fetch.maxBytes, 1)),
-                    wait: .milliseconds(Int64(max(fetch.waitMilliseconds, 0))), fields: session.fields)
-                answer = ReplicationSessionWire.Answer(
-                    head: .init(
-                        status: 200, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset,
-                        logEndOffset: result.logEndOffset, bodyLength: UInt32(result.bytes.readableBytes)),
-                    body: result.bytes)
+                answer = try await RecordsChannelHandler.answer(
+                    request, kind: kind, stream: stream, partition: partition, fields: fields, routes: routes)
             } catch is CancellationError {
                 return  // the session is gone; nobody to answer
             } catch {
-                let problem = ReplicaErrorMiddleware.problem(
-                    forAny: error, path: "/internal/v1/streams/\(session.stream)/partitions/\(session.partition)/replication",
-                    logger: logger)
-                let body = ByteBuffer(bytes: problem.body)
-                answer = ReplicationSessionWire.Answer(
-                    head: .init(
-                        status: UInt16(problem.status.code), highWatermark: -1, logStartOffset: -1, logEndOffset: -1,
-                        bodyLength: UInt32(body.readableBytes)),
-                    body: body)
+                let path = "/internal/v1/streams/\(stream)/partitions/\(partition)"
+                let problem = ReplicaErrorMiddleware.problem(forAny: error, path: path, logger: logger)
+                answer = SessionWire.Answer(status: problem.status, body: ByteBuffer(bytes: problem.body))
             }
             loop.eventLoop.execute {
                 let (handler, context) = loop.value
@@ -214,10 +258,34 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    /// Writes one fetch's answer; a refusal ends the session, and so does the node's shutdown (the server waits for
-    /// open streams to end); anything else lets the next fetch go.
-    private func deliver(_ answer: ReplicationSessionWire.Answer, context: ChannelHandlerContext) {
-        guard case .replicating(var session) = state else { return }
+    /// What the replica answers to one request of a session, as the per-request route would.
+    private static func answer(
+        _ request: SessionRequest, kind: Session.Kind, stream: String, partition: String, fields: HTTPFields,
+        routes: RecordRoutes
+    ) async throws -> SessionWire.Answer {
+        switch (request, kind) {
+        case (.fetch(let fetch), .replication(let follower)):
+            let replica = try routes.replica(stream: stream, partition: partition)
+            let result = try await routes.replicate(
+                replica, to: follower, from: fetch.offset, maxBytes: Int(max(fetch.maxBytes, 1)),
+                wait: .milliseconds(Int64(max(fetch.waitMilliseconds, 0))), fields: fields)
+            return SessionWire.Answer(
+                head: .init(
+                    status: 200, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset,
+                    logEndOffset: result.logEndOffset, bodyLength: UInt32(result.bytes.readableBytes)),
+                body: result.bytes)
+        case (.append(let batch), _):
+            let stored = try await routes.append(stream: stream, partition: partition, fields: fields, body: batch)
+            return SessionWire.Answer(status: .ok, body: stored.body)
+        case (.fetch, .appends):
+            preconditionFailure("an append session reads no fetches")
+        }
+    }
+
+    /// Writes one request's answer; a refusal ends the session, and so does the node's shutdown (the server waits
+    /// for open streams to end); anything else lets the next request go.
+    private func deliver(_ answer: SessionWire.Answer, context: ChannelHandlerContext) {
+        guard case .serving(var session) = state else { return }
         context.write(NIOAny(HTTPResponsePart.body(answer.head.encoded())), promise: nil)
         if answer.body.readableBytes > 0 { context.write(NIOAny(HTTPResponsePart.body(answer.body)), promise: nil) }
         guard answer.head.status == 200, !routes.replicas.isDraining else {
@@ -227,8 +295,8 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
         }
         context.flush()
         session.busy = false
-        state = .replicating(session)
-        serveNextFetch(context: context)
+        state = .serving(session)
+        serveNextRequest(context: context)
     }
 
     private var tooLarge: ProblemDetails {

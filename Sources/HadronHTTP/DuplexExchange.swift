@@ -26,22 +26,27 @@ public final class DuplexExchange: Sendable {
         self.handler = handler
     }
 
-    /// Writes `bytes` as the next piece of the request body and flushes it.
-    public func send(_ bytes: ByteBuffer) {
+    /// Writes `pieces` as the next pieces of the request body and flushes them together.
+    public func send(_ pieces: ByteBuffer...) {
         let handler = handler
-        stream.eventLoop.execute { handler.value.send(bytes) }
+        stream.eventLoop.execute { handler.value.send(pieces) }
     }
 
     /// The next piece of the response body as it arrived, nil once the peer ended its side. Throws when the stream
     /// fails, or closes it and throws when nothing arrives within `timeout`.
     public func next(timeout: Duration) async throws -> ByteBuffer? {
-        let handler = handler
         let stream = stream
         return try await withTaskCancellationHandler {
-            try await stream.eventLoop.flatSubmit { handler.value.next(timeout: timeout) }.get()
+            try await nextPiece(timeout: timeout).get()
         } onCancel: {
             stream.close(promise: nil)
         }
+    }
+
+    /// ``next(timeout:)`` through a future completed on the stream's event loop, for callers without a task.
+    public func nextPiece(timeout: Duration) -> EventLoopFuture<ByteBuffer?> {
+        let handler = handler
+        return stream.eventLoop.flatSubmit { handler.value.next(timeout: timeout) }
     }
 
     /// Ends the conversation: the stream is reset, and the peer sees it close.
@@ -97,9 +102,10 @@ final class DuplexHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.flush()
     }
 
-    func send(_ bytes: ByteBuffer) {
+    func send(_ pieces: [ByteBuffer]) {
         guard let context, failure == nil else { return }
-        context.writeAndFlush(wrapOutboundOut(.body(bytes)), promise: nil)
+        for piece in pieces { context.write(wrapOutboundOut(.body(piece)), promise: nil) }
+        context.flush()
     }
 
     func next(timeout: Duration) -> EventLoopFuture<ByteBuffer?> {
@@ -110,10 +116,11 @@ final class DuplexHandler: ChannelInboundHandler, RemovableChannelHandler {
         precondition(waiting == nil, "one reader at a time")
         let promise = eventLoop.makePromise(of: ByteBuffer?.self)
         let authority = authority
-        let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) { [self] in
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             let error = InternalClientError(address: authority, message: "nothing arrived within \(timeout)")
-            fail(error)
-            context?.close(promise: nil)
+            bound.value.fail(error)
+            bound.value.context?.close(promise: nil)
         }
         waiting = (promise, deadline)
         return promise.futureResult

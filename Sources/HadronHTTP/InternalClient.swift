@@ -177,7 +177,7 @@ public final class RequestCancellation: Sendable {
     }
 
     /// Runs `action` on cancellation, at once if that already happened.
-    func whenCancelled(_ action: @escaping @Sendable () -> Void) {
+    public func whenCancelled(_ action: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in
             guard case .pending(var actions) = state else { return true }
             actions.append(action)
@@ -271,7 +271,7 @@ extension MultiplexedConnection {
             throw InternalClientError(
                 address: authority, message: "cannot open a stream: \(error)", requestMayHaveBeenProcessed: false)
         }
-        let head = try await eventLoop.flatSubmit {
+        let head = eventLoop.flatSubmit {
             let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
                 handler.value.head.fail(InternalClientError(address: authority, message: "no response within \(timeout)"))
                 stream.close(promise: nil)
