@@ -15,15 +15,14 @@ import Synchronization
 final class AppendSession: Sendable {
     let address: String
     let epoch: Int32
-    private let exchange: DuplexExchange
-    private let reader = Mutex(SessionWire.AnswerReader())
+    private let session: SessionExchange
     /// Set while a batch is in flight, and for good once the session failed.
     private let busy = Atomic<Bool>(false)
 
     init(address: String, epoch: Int32, exchange: DuplexExchange) {
         self.address = address
         self.epoch = epoch
-        self.exchange = exchange
+        self.session = SessionExchange(exchange)
     }
 
     /// Why a session did not open.
@@ -57,33 +56,24 @@ final class AppendSession: Sendable {
     ) -> Bool {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         let (length, bytes) = SessionWire.appendFrame(batch)
-        exchange.send(length, bytes)
-        readAnswer(timeout: timeout, completion: completion)
-        return true
-    }
-
-    private func readAnswer(timeout: Duration, completion: @escaping @Sendable (SessionWire.Answer?) -> Void) {
-        if let answer = reader.withLock({ $0.next() }) {
-            // A refusal ends the session at the leader: it stays busy, so nothing else is sent on it.
-            if answer.status == .ok { busy.store(false, ordering: .releasing) }
-            completion(answer)
-            return
-        }
-        exchange.nextPiece(timeout: timeout).whenComplete { result in
-            guard case .success(var piece?) = result else {
+        session.send([length, bytes], timeout: timeout) { result in
+            switch result {
+            case .success(let answer):
+                // A refusal ends the session at the leader: it stays busy, so nothing else is sent on it.
+                if answer.status == .ok { self.busy.store(false, ordering: .releasing) }
+                completion(answer)
+            case .failure:
                 self.close()
                 completion(nil)
-                return
             }
-            self.reader.withLock { $0.add(&piece) }
-            self.readAnswer(timeout: timeout, completion: completion)
         }
+        return true
     }
 
     /// Ends the session; a batch in flight fails (its completion gets nil).
     func close() {
         busy.store(true, ordering: .releasing)
-        exchange.close()
+        session.close()
     }
 }
 

@@ -152,7 +152,7 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    // MARK: Replication sessions
+    // MARK: Sessions
 
     /// Accepts a session whose request carries an epoch (and, for replication, names its follower), answering the
     /// head at once; the epoch and the follower are checked again by every request, as the replica admits it.
@@ -160,24 +160,18 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
         _ head: HTTPRequest, path: String, stream: String, partition: String, resource: RecordRoutes.Resource,
         context: ChannelHandlerContext
     ) {
-        let kind: Session.Kind
-        var refusal: ProblemDetails?
-        if resource == .replication {
-            let follower = URI(path).queryParameters.get("replica").map { String($0) }
-            kind = .replication(follower: follower ?? "")
-            if follower == nil {
-                refusal = ProblemDetails(.badRequest, "a replication session must name its follower in replica")
-            }
-        } else {
-            kind = .appends
-        }
+        let follower = URI(path).queryParameters.get("replica").map { String($0) }
+        let refusal: ProblemDetails?
         if head.method != .post {
             refusal = ProblemDetails(.methodNotAllowed, "a session is a POST", headers: [.allow: "POST"])
-        } else if refusal == nil, head.headerFields[.hadronEpoch] == nil {
+        } else if resource == .replication, follower == nil {
+            refusal = ProblemDetails(.badRequest, "a replication session must name its follower in replica")
+        } else if head.headerFields[.hadronEpoch] == nil {
             refusal = ProblemDetails(.badRequest, "a session must carry the hadron-epoch header")
-        } else if refusal == nil {
+        } else {
             do {
                 _ = try routes.replica(stream: stream, partition: partition)
+                refusal = nil
             } catch {
                 refusal = ReplicaErrorMiddleware.problem(forAny: error, path: path, logger: logger)
             }
@@ -187,6 +181,7 @@ final class RecordsChannelHandler: ChannelInboundHandler, RemovableChannelHandle
             respond(with: .failure(refusal), context: context)
             return
         }
+        let kind: Session.Kind = resource == .replication ? .replication(follower: follower ?? "") : .appends
         state = .serving(Session(kind: kind, stream: stream, partition: partition, fields: head.headerFields))
         let contentType =
             resource == .replication ? SessionWire.replicationContentType : SessionWire.appendsContentType

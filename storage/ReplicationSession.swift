@@ -1,16 +1,13 @@
 import HTTPTypes
 import HadronHTTP
 import NIOCore
-import Synchronization
 
 /// A follower's side of a replication session: sends one fetch and waits for its answer, over one stream.
 final class ReplicationSession: Sendable {
-    private let exchange: DuplexExchange
-    private let reader: Mutex<SessionWire.AnswerReader>
+    private let session: SessionExchange
 
     private init(exchange: DuplexExchange) {
-        self.exchange = exchange
-        self.reader = Mutex(SessionWire.AnswerReader())
+        self.session = SessionExchange(exchange)
     }
 
     enum Opening {
@@ -40,18 +37,10 @@ final class ReplicationSession: Sendable {
     /// Sends `fetch` and returns its answer; throws when the session breaks or the answer does not come within
     /// the fetch's wait plus `grace`.
     func fetch(_ fetch: SessionWire.Fetch, grace: Duration) async throws -> SessionWire.Answer {
-        exchange.send(fetch.encoded())
-        let timeout = Duration.milliseconds(Int64(fetch.waitMilliseconds)) + grace
-        while true {
-            if let answer = reader.withLock({ $0.next() }) { return answer }
-            guard var piece = try await exchange.next(timeout: timeout) else {
-                throw FollowerStop.failed("the leader ended the replication session")
-            }
-            reader.withLock { $0.add(&piece) }
-        }
+        try await session.send([fetch.encoded()], timeout: .milliseconds(Int64(fetch.waitMilliseconds)) + grace)
     }
 
     func close() {
-        exchange.close()
+        session.close()
     }
 }

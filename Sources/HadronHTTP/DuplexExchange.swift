@@ -28,6 +28,11 @@ public final class DuplexExchange: Sendable {
 
     /// Writes `pieces` as the next pieces of the request body and flushes them together.
     public func send(_ pieces: ByteBuffer...) {
+        send(pieces)
+    }
+
+    /// Writes `pieces` as the next pieces of the request body and flushes them together.
+    public func send(_ pieces: [ByteBuffer]) {
         let handler = handler
         stream.eventLoop.execute { handler.value.send(pieces) }
     }
@@ -95,8 +100,7 @@ final class DuplexHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func sendHead(context: ChannelHandlerContext) {
         guard !sentHead else { return }
         sentHead = true
-        var head = HTTPRequest(method: request.method, scheme: "http", authority: authority, path: request.path)
-        head.headerFields = request.headerFields
+        let head = request.head(authority: authority)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body = request.body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
         context.flush()

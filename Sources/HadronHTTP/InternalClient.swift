@@ -20,6 +20,13 @@ public struct InternalRequest: Sendable {
         self.headerFields = headerFields
         self.body = body
     }
+
+    /// The HTTP/2 request head for a peer at `authority`.
+    func head(authority: String) -> HTTPRequest {
+        var head = HTTPRequest(method: method, scheme: "http", authority: authority, path: path)
+        head.headerFields = headerFields
+        return head
+    }
 }
 
 /// A complete response: internal answers are bounded (a fetch is capped by `maxBytes`), so they are collected.
@@ -347,8 +354,7 @@ extension MultiplexedConnection {
         _ request: InternalRequest, authority: String, on outbound: NIOAsyncChannelOutboundWriter<HTTPRequestPart>
     ) async throws {
         do {
-            var head = HTTPRequest(method: request.method, scheme: "http", authority: authority, path: request.path)
-            head.headerFields = request.headerFields
+            let head = request.head(authority: authority)
             try await outbound.write(.head(head))
             if let body = request.body, body.readableBytes > 0 { try await outbound.write(.body(body)) }
             try await outbound.write(.end(nil))

@@ -62,8 +62,7 @@ final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
     private func send(context: ChannelHandlerContext) {
         guard !sent else { return }
         sent = true
-        var head = HTTPRequest(method: request.method, scheme: "http", authority: authority, path: request.path)
-        head.headerFields = request.headerFields
+        let head = request.head(authority: authority)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body = request.body, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(body)), promise: nil)
