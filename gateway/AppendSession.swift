@@ -19,10 +19,10 @@ final class AppendSession: Sendable {
     /// Set while a batch is in flight, and for good once the session failed.
     private let busy = Atomic<Bool>(false)
 
-    init(address: String, epoch: Int32, exchange: DuplexExchange) {
+    init(address: String, epoch: Int32, session: SessionExchange) {
         self.address = address
         self.epoch = epoch
-        self.session = SessionExchange(exchange)
+        self.session = session
     }
 
     /// Why a session did not open.
@@ -36,17 +36,15 @@ final class AppendSession: Sendable {
     static func open(
         client: InternalClient, address: String, stream: String, partition: Int, epoch: Int32, timeout: Duration
     ) async throws -> AppendSession {
-        var fields = HTTPFields()
-        fields[HTTPField.Name("hadron-epoch")!] = String(epoch)
-        fields[.contentType] = SessionWire.appendsContentType
-        let request = InternalRequest(
-            method: .post, path: "/internal/v1/streams/\(stream)/partitions/\(partition)/appends", headerFields: fields)
-        let exchange = try await client.openDuplex(request, to: address, timeout: timeout)
-        guard exchange.head.status == .ok else {
-            exchange.close()
-            throw NotOpened(unsupported: [404, 405].contains(exchange.head.status.code))
+        switch try await SessionExchange.open(
+            client: client, address: address, path: "/internal/v1/streams/\(stream)/partitions/\(partition)/appends",
+            epoch: epoch, contentType: SessionWire.appendsContentType, timeout: timeout)
+        {
+        case .opened(let session):
+            return AppendSession(address: address, epoch: epoch, session: session)
+        case .refused(let answer):
+            throw NotOpened(unsupported: [404, 405].contains(answer.status.code))
         }
-        return AppendSession(address: address, epoch: epoch, exchange: exchange)
     }
 
     /// Sends `batch` and calls `completion` once with the leader's answer, or nil when the session failed (it is

@@ -172,11 +172,12 @@ struct LeaderClient: Sendable {
                 client: client, address: address, stream: stream, partition: partition, epoch: route.epoch,
                 timeout: timeout)
         }
-        guard let session = opened else {
-            return attempt(
+        let asRequest = {
+            attempt(
                 .post, stream: stream, partition: partition, suffix: "/records", body: batch, contentType: contentType,
                 policy: policy, completion: completion)
         }
+        guard let session = opened else { return asRequest() }
         let watch = MoveWatch.started(
             view: view, stream: stream, partition: partition, route: route, after: snapshot.generation)
         let sent = session.append(batch, timeout: requestTimeout) { answer in
@@ -193,9 +194,7 @@ struct LeaderClient: Sendable {
         }
         guard sent else {
             watch.stop()
-            return attempt(
-                .post, stream: stream, partition: partition, suffix: "/records", body: batch, contentType: contentType,
-                policy: policy, completion: completion)
+            return asRequest()
         }
         // A batch in flight to a deposed leader is abandoned at once; the retry loop takes it to the new one.
         watch.cancellation.whenCancelled { slot.discard(session) }
@@ -207,7 +206,7 @@ struct LeaderClient: Sendable {
         contentType: String?
     ) -> InternalRequest {
         var fields = HTTPFields()
-        fields[epochField] = String(epoch)
+        fields[.hadronEpoch] = String(epoch)
         if let contentType { fields[.contentType] = contentType }
         return InternalRequest(
             method: method, path: "/internal/v1/streams/\(stream)/partitions/\(partition)\(suffix)",
@@ -258,7 +257,6 @@ struct LeaderClient: Sendable {
         return theirs > Int64(epoch)
     }
 
-    static let epochField = HTTPField.Name("hadron-epoch")!
 }
 
 extension LeaderClient.RetryPolicy {

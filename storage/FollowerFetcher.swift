@@ -150,10 +150,11 @@ struct FollowerFetcher: Sendable {
     private func fetchOnce(over session: inout ReplicationSession?) async throws {
         let mine = try await replica.followerLog(epoch: epoch)
         if session == nil {
-            switch try await ReplicationSession.open(
-                client: link.client, address: address, path: path, replica: link.nodeID, epoch: epoch)
+            switch try await SessionExchange.open(
+                client: link.client, address: address, path: "\(path)/replication?replica=\(link.nodeID)",
+                epoch: epoch, contentType: SessionWire.replicationContentType, timeout: .seconds(5))
             {
-            case .opened(let opened): session = opened
+            case .opened(let opened): session = ReplicationSession(opened)
             case .refused(let refused): throw refusal(refused.status, body: refused.body)
             }
         }
@@ -178,7 +179,7 @@ struct FollowerFetcher: Sendable {
 
     private func send(_ request: InternalRequest, extraTimeout: Duration = .zero) async throws -> InternalResponse {
         var request = request
-        request.headerFields[HTTPField.Name("hadron-epoch")!] = String(epoch)
+        request.headerFields[.hadronEpoch] = String(epoch)
         return try await link.client.execute(request, to: address, timeout: .seconds(5) + extraTimeout)
     }
 

@@ -234,7 +234,6 @@ struct StorageAPI: Sendable {
 }
 
 extension HTTPField.Name {
-    static let hadronEpoch = Self("hadron-epoch")!
     static let hadronHighWatermark = Self("hadron-high-watermark")!
     static let hadronLogStartOffset = Self("hadron-log-start-offset")!
     static let hadronLogEndOffset = Self("hadron-log-end-offset")!

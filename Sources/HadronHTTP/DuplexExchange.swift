@@ -5,11 +5,11 @@ import NIOHTTPTypes
 /// One long-lived HTTP/2 stream that carries a conversation: the request body is written piece by piece while the
 /// response body is read piece by piece, for as long as both sides keep the stream open.
 ///
-/// A follower's replication fetches are such a conversation (docs/internal-api.md): one fetch after another, each
-/// answered before the next is asked. As separate requests, every fetch opened a stream on both nodes, built its
-/// pipeline, and on the leader passed it through Hummingbird's per-stream task; on a replicated partition that was
-/// two such streams per batch, and stream setup was the largest single cost of replication. The conversation opens
-/// its stream once.
+/// A follower's replication fetches and a gateway partition writer's appends are such conversations
+/// (docs/internal-api.md, ``SessionExchange``): one request after another, each answered before the next is sent.
+/// As separate requests, each opened a stream on both nodes, built its pipeline, and on the storage node passed it
+/// through Hummingbird's per-stream task; on a replicated partition that was three such streams per batch, and
+/// stream setup was the largest single cost of replication. The conversation opens its stream once.
 ///
 /// Everything runs on the stream's event loop (``DuplexHandler``); this object hands requests to it from any thread.
 /// The application frames its own messages inside the body: HTTP/2 keeps their bytes in order but not their

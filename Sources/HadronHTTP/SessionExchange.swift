@@ -1,5 +1,11 @@
+public import HTTPTypes
 public import NIOCore
 import Synchronization
+
+extension HTTPField.Name {
+    /// The leader epoch a request between the tiers is sent at (docs/internal-api.md).
+    public static let hadronEpoch = Self("hadron-epoch")!
+}
 
 /// The caller's side of a session (``SessionWire``): sends one request at a time over a ``DuplexExchange`` and
 /// reads its answer back out of the response body, which arrives in pieces that need not follow the answers.
@@ -17,6 +23,31 @@ public final class SessionExchange: Sendable {
 
     public init(_ exchange: DuplexExchange) {
         self.exchange = exchange
+    }
+
+    /// What opening a session came to.
+    public enum Opening: Sendable {
+        case opened(SessionExchange)
+        /// The peer's whole answer to a session it would not open, as a plain request would get it.
+        case refused(InternalResponse)
+    }
+
+    /// Opens a session at `path` on the peer at `address`, at leader `epoch`, its requests of `contentType`.
+    public static func open(
+        client: InternalClient, address: String, path: String, epoch: Int32, contentType: String, timeout: Duration
+    ) async throws -> Opening {
+        var request = InternalRequest(method: .post, path: path)
+        request.headerFields[.hadronEpoch] = String(epoch)
+        request.headerFields[.contentType] = contentType
+        let exchange = try await client.openDuplex(request, to: address, timeout: timeout)
+        guard exchange.head.status == .ok else {
+            var body = ByteBuffer()
+            while var piece = try await exchange.next(timeout: timeout) { body.collectBodyPiece(&piece) }
+            exchange.close()
+            return .refused(
+                InternalResponse(status: exchange.head.status, headerFields: exchange.head.headerFields, body: body))
+        }
+        return .opened(SessionExchange(exchange))
     }
 
     /// Sends `pieces` as one request and calls `completion` with its answer, or with what ended the session: the

@@ -50,15 +50,7 @@ final class JobQueue<Job: Sendable>: @unchecked Sendable {
     func waitForWork(deadline: UInt64?) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while jobs.isEmpty && !isClosed && !poked {
-            if let deadline {
-                if monotonicNanoseconds() >= deadline { break }
-                var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-                pthread_cond_timedwait(condition, mutex, &time)
-            } else {
-                pthread_cond_wait(condition, mutex)
-            }
-        }
+        while jobs.isEmpty && !isClosed && !poked, sleepLocked(until: deadline) {}
         poked = false
         return !(isClosed && jobs.isEmpty)
     }
@@ -91,15 +83,7 @@ final class JobQueue<Job: Sendable>: @unchecked Sendable {
     func takeAll(into batch: inout [Job], deadline: UInt64?) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while jobs.isEmpty && !isClosed {
-            if let deadline {
-                if monotonicNanoseconds() >= deadline { break }
-                var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-                pthread_cond_timedwait(condition, mutex, &time)
-            } else {
-                pthread_cond_wait(condition, mutex)
-            }
-        }
+        while jobs.isEmpty && !isClosed, sleepLocked(until: deadline) {}
         swap(&jobs, &batch)
         return !(isClosed && batch.isEmpty)
     }
@@ -111,13 +95,23 @@ final class JobQueue<Job: Sendable>: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         wakeAtCount = max(1, count - batch.count)
-        while jobs.count < wakeAtCount && !isClosed && monotonicNanoseconds() < deadline {
-            var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-            pthread_cond_timedwait(condition, mutex, &time)
-        }
+        while jobs.count < wakeAtCount && !isClosed, sleepLocked(until: deadline) {}
         wakeAtCount = .max
         batch.append(contentsOf: jobs)
         jobs.removeAll(keepingCapacity: true)
+    }
+
+    /// Sleeps on the condition once, with the mutex held, until a signal or the monotonic `deadline`
+    /// (nanoseconds); false, without sleeping, once the deadline has passed.
+    private func sleepLocked(until deadline: UInt64?) -> Bool {
+        guard let deadline else {
+            pthread_cond_wait(condition, mutex)
+            return true
+        }
+        if monotonicNanoseconds() >= deadline { return false }
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        pthread_cond_timedwait(condition, mutex, &time)
+        return true
     }
 
     /// Stops accepting jobs; the consumer still receives what was queued before.
