@@ -35,6 +35,8 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var cluster: KubernetesOptions
 
+    @OptionGroup var loops: EventLoopOptions
+
     func validate() throws {
         guard tlsCertificate.isEmpty == tlsKey.isEmpty else {
             throw ValidationError("--tls-cert and --tls-key go together")
@@ -55,7 +57,11 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         LargeAllocations.keepInHeap()
+        let onEventLoops = loops.install()
         let logger = CommandLogging.logger(label: "hadron.gateway")
+        if !onEventLoops {
+            logger.warning("Swift concurrency could not be moved onto the event loops; running on its default pool")
+        }
         // The process's one metrics bootstrap; the gateway registers its own metrics in the same registry.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -45,15 +45,9 @@ struct StorageCommand: AsyncParsableCommand {
         help: "Seconds a follower may stay behind its leader before it leaves the ISR (HADRON_REPLICA_LAG_LIMIT).")
     var replicaLagLimit: Double = Double(HadronEnvironment.value(forFlag: "replica-lag-limit", default: "10")) ?? .nan
 
-    @Option(
-        name: .customLong("event-loops"),
-        help: ArgumentHelp(
-            "Network threads; 0 (the default) means one per CPU core the process may use, its cgroup quota "
-                + "included. Give storage processes that share a machine a share of its cores (HADRON_EVENT_LOOPS)."))
-    var eventLoops: Int = Int(HadronEnvironment.value(forFlag: "event-loops", default: "0")) ?? -1
+    @OptionGroup var loops: EventLoopOptions
 
     func validate() throws {
-        guard eventLoops >= 0 else { throw ValidationError("--event-loops must be a whole number, 0 or more") }
         guard !nodeID.isEmpty else { throw ValidationError("--node-id (or HADRON_NODE_ID) is required") }
         do { try DNSName.validateLabel(nodeID) } catch {
             throw ValidationError("--node-id \"\(nodeID)\": \(error.message)")
@@ -83,17 +77,8 @@ struct StorageCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Swift tasks run on NIO's event loops rather than Swift's default pool. A storage node's work is many short
-        // hops between the network, its replicas and their logs (a replicated batch is an append, two follower
-        // fetch answers and two fetch requests on each leader); on the default pool every hop woke a parked pool
-        // thread, and those wake-ups were most of the node's CPU: at 500 replicated publishes/s, 26 % less storage
-        // CPU and p99 3.7 -> 2.9 ms. Nothing here blocks a thread on Swift work: file I/O has its own threads.
         LargeAllocations.keepInHeap()
-        // Several storage processes on one machine's cores each waking their own threads for the same traffic pay
-        // a context switch per wake-up (three nodes on two cores, rf3: 7 % less storage CPU with one loop each).
-        // Must be set before anything touches NIO's singleton group.
-        if eventLoops > 0 { NIOSingletons.groupLoopCountSuggestion = eventLoops }
-        let onEventLoops = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        let onEventLoops = loops.install()
         let logger = CommandLogging.logger(label: "hadron.storage")
         if !onEventLoops {
             logger.warning("Swift concurrency could not be moved onto the event loops; running on its default pool")
