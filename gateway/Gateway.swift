@@ -138,7 +138,9 @@ public final class Gateway: Service, Sendable {
             topology: TopologyEndpoint(view: view, keepAliveInterval: configuration.keepAliveInterval),
             view: view, metrics: metrics)
 
-        // Publishes are answered on the event loop, in front of Hummingbird (see PublishChannelHandler).
+        // Publishes are answered on the event loop, in front of Hummingbird (see PublishChannelHandler); on plaintext
+        // HTTP/1.1 connections, plain publishes are read from the bytes, in front of HTTP decoding
+        // (see HTTP1PublishFastPath).
         let streamConfiguration = HTTP1Channel.Configuration(
             additionalChannelHandlers: [PublishChannelHandler(publish: publish, metrics: metrics)])
         let server: HTTPServerBuilder
@@ -148,7 +150,8 @@ public final class Gateway: Service, Sendable {
         } else {
             server = .http1AndH2C(
                 http1Configuration: streamConfiguration,
-                http2Configuration: .init(streamConfiguration: streamConfiguration))
+                http2Configuration: .init(streamConfiguration: streamConfiguration),
+                http1Front: { [HTTP1PublishFastPath(publish: publish, metrics: metrics)] })
         }
         let host = configuration.listen.host
         let bound = self.bound

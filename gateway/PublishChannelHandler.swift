@@ -15,7 +15,8 @@ import NIOHTTPTypes
 ///
 /// HTTP/1.1 answers must leave in request order. A publish is taken only when no request passed to Hummingbird is
 /// still unanswered (one pipelined behind such a request goes to Hummingbird too); while a taken publish waits for
-/// storage, later request parts are held here, reading is paused, and they are replayed once its answer is written.
+/// storage, later request parts are held here, reading pauses once any arrive, and they are replayed once its answer
+/// is written.
 /// Hummingbird's connection-state handler after this one never sees taken requests, so a graceful-shutdown quiesce
 /// event is held until the taken publish is answered.
 final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -257,8 +258,13 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.write(data, promise: promise)
     }
 
+    /// Reads on while a taken publish waits, and stops only once something arrived behind it.
+    ///
+    /// A client that waits for each answer sends nothing meanwhile, and withholding the read would cost two
+    /// `epoll_ctl` calls per request (NIO drops the socket's read interest when no read is pending and adds it back
+    /// on the next one). A pipelining client fills ``held`` with at most one read's worth before reading stops.
     func read(context: ChannelHandlerContext) {
-        if isHolding {
+        if !held.isEmpty {
             readPending = true
             return
         }
@@ -271,17 +277,9 @@ final class PublishChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         to publish: Publish, received: Int, with outcome: Result<ByteBuffer, ProblemDetails>,
         context: ChannelHandlerContext
     ) {
-        var response: HTTPResponse
-        let body: ByteBuffer
-        switch outcome {
-        case .success(let accepted):
-            response = HTTPResponse(status: .accepted, headerFields: [.contentType: "application/json"])
-            body = accepted
-        case .failure(let problem):
-            response = problem.responseHead
-            body = ByteBuffer(bytes: problem.body)
-        }
-        response.headerFields[.date] = HTTPDate.shared.now
+        let answer = PublishHandler.answer(outcome)
+        var response = answer.head
+        let body = answer.body
         let closing = isStream ? .keepAlive : publish.closing
         if closing != .keepAlive { response.headerFields[.connection] = "close" }
         context.writeWholeResponse(response, body: body)

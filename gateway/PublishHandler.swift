@@ -63,6 +63,23 @@ struct PublishHandler: Sendable {
         return Response(status: .accepted, headers: headers, body: .init(byteBuffer: try outcome.get()))
     }
 
+    /// The answer to a publish with `outcome`, dated, for the handlers that write it themselves: 202 with the
+    /// stored positions, or the problem.
+    static func answer(_ outcome: Result<ByteBuffer, ProblemDetails>) -> (head: HTTPResponse, body: ByteBuffer) {
+        var head: HTTPResponse
+        let body: ByteBuffer
+        switch outcome {
+        case .success(let accepted):
+            head = HTTPResponse(status: .accepted, headerFields: [.contentType: "application/json"])
+            body = accepted
+        case .failure(let problem):
+            head = problem.responseHead
+            body = ByteBuffer(bytes: problem.body)
+        }
+        head.headerFields[.date] = HTTPDate.shared.now
+        return (head, body)
+    }
+
     /// Validates the request's events, stores them and calls `completion` once, on a thread of the writers'
     /// choosing, with the 202 body or the problem.
     func publish(stream name: String, fields: HTTPFields, body: [UInt8], completion: @escaping Completion) {

@@ -2,6 +2,7 @@ public import HummingbirdCore
 public import HummingbirdHTTP2
 public import Logging
 public import NIOCore
+import NIOHTTP1
 import NIOHTTP2
 import NIOTLS
 
@@ -20,17 +21,23 @@ public struct HTTP1AndH2CChannel: ServerChildChannel {
     private let http1: HTTP1Channel
     private let http2: HTTP2Channel
     private let receiveWindows: HTTP2ReceiveWindowSizes?
+    private let http1Front: @Sendable () -> [any RemovableChannelHandler]
 
-    /// - Parameter receiveWindows: h2c receive windows wider than HTTP/2's 64 KiB (``HTTP2ReceiveWindows``).
+    /// - Parameters:
+    ///   - receiveWindows: h2c receive windows wider than HTTP/2's 64 KiB (``HTTP2ReceiveWindows``).
+    ///   - http1Front: handlers that see an HTTP/1.1 connection's bytes before HTTP decoding and write bytes
+    ///     straight to the connection, made per connection.
     public init(
         responder: @escaping HTTPChannelHandler.Responder,
         http1Configuration: HTTP1Channel.Configuration = .init(),
         http2Configuration: HTTP2Channel.Configuration = .init(),
-        receiveWindows: HTTP2ReceiveWindowSizes? = nil
+        receiveWindows: HTTP2ReceiveWindowSizes? = nil,
+        http1Front: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) {
         self.http1 = HTTP1Channel(responder: responder, configuration: http1Configuration)
         self.http2 = HTTP2Channel(responder: responder, configuration: http2Configuration)
         self.receiveWindows = receiveWindows
+        self.http1Front = http1Front
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -50,7 +57,17 @@ public struct HTTP1AndH2CChannel: ServerChildChannel {
                     }
                     return self.http2.setup(channel: channel, logger: logger).map { .http2($0) }
                 default:
-                    return self.http1.setup(channel: channel, logger: logger).map { .http1_1($0) }
+                    return self.http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+                        // In front of the response encoder, which comes first of the HTTP/1.1 handlers: what the
+                        // front handlers write is bytes, and what they pass on reaches the decoder.
+                        let front = self.http1Front()
+                        if !front.isEmpty {
+                            let pipeline = channel.pipeline.syncOperations
+                            let encoder = try pipeline.context(handlerType: HTTPResponseEncoder.self)
+                            try pipeline.addHandlers(front, position: .before(encoder.handler))
+                        }
+                        return .http1_1(value)
+                    }
                 }
             }
             try channel.pipeline.syncOperations.addHandler(HTTP2PrefaceSniffer())
@@ -87,12 +104,13 @@ extension HTTPServerBuilder {
     public static func http1AndH2C(
         http1Configuration: HTTP1Channel.Configuration = .init(),
         http2Configuration: HTTP2Channel.Configuration = .init(),
-        receiveWindows: HTTP2ReceiveWindowSizes? = nil
+        receiveWindows: HTTP2ReceiveWindowSizes? = nil,
+        http1Front: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) -> HTTPServerBuilder {
         .init { responder in
             HTTP1AndH2CChannel(
                 responder: responder, http1Configuration: http1Configuration, http2Configuration: http2Configuration,
-                receiveWindows: receiveWindows)
+                receiveWindows: receiveWindows, http1Front: http1Front)
         }
     }
 }
