@@ -57,6 +57,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         LargeAllocations.keepInHeap()
+        // Also a little less idle memory than Swift's default pool (39.1-39.4 against 39.7-39.8 MiB resident).
         let onEventLoops = loops.install()
         let logger = CommandLogging.logger(label: "hadron.gateway")
         if !onEventLoops {
