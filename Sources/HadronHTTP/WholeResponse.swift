@@ -1,6 +1,6 @@
 public import HTTPTypes
 public import NIOCore
-public import NIOHTTPTypes
+import NIOHTTPTypes
 
 extension ProblemDetails {
     /// The head of this problem's answer: its status and headers, as problem+json.
