@@ -3,6 +3,7 @@ import HadronCore
 import HadronHTTP
 import HTTPTypes
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// What became of one submission: the offset of its first event, or why nothing of it was stored.
@@ -103,13 +104,17 @@ final class PartitionWriter: Sendable {
             return (true, state.queuedEvents >= settings.maxBatchEvents || state.queuedBytes >= settings.maxBatchBytes)
         }
         guard startsSending else { return }
-        if settings.linger > .zero, !full {
+        // Lingering pays only under concurrent load, when more publishes are sure to come; a lone sender, or a
+        // few, are answered without the wait.
+        guard settings.linger > .zero, !full, self.sticky.isBusy else { return sendNext() }
+        // Publishes arrive on event loops: a timer there costs far less than a task that sleeps.
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop {
+            loop.scheduleTask(in: TimeAmount(settings.linger)) { self.sendNext() }
+        } else {
             Task {
                 try? await Task.sleep(for: settings.linger)
                 self.sendNext()
             }
-        } else {
-            sendNext()
         }
     }
 
@@ -129,6 +134,7 @@ final class PartitionWriter: Sendable {
         let encoder = RecordBatchEncoder(
             producerId: identity.id, producerEpoch: identity.epoch, baseSequence: identity.nextSequence)
         let bytes = ByteBuffer(bytes: encoder.encode(groups))
+        sticky.batchSent(submissions: batch.count)
         leaders.attemptAppend(
             stream: stream, partition: partition, batch: bytes, contentType: Self.contentType,
             policy: .writes(window: settings.retryWindow), session: appendSession

@@ -37,6 +37,19 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var loops: EventLoopOptions
 
+    @Option(
+        name: .customLong("linger-ms"),
+        help: ArgumentHelp(
+            "How long a partition's first waiting publish holds its record batch open for others, in milliseconds "
+                + "(0 to 1; default \(Self.defaultLinger)) (HADRON_LINGER_MS)."))
+    var lingerMilliseconds: Double =
+        Double(HadronEnvironment.value(forFlag: "linger-ms", default: "\(Self.defaultLinger)")) ?? .nan
+
+    private static var defaultLinger: Double {
+        let (seconds, attoseconds) = GatewayConfiguration.defaultLinger.components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+
     func validate() throws {
         guard tlsCertificate.isEmpty == tlsKey.isEmpty else {
             throw ValidationError("--tls-cert and --tls-key go together")
@@ -45,6 +58,9 @@ struct GatewayCommand: AsyncParsableCommand {
             guard controller.isEmpty else { throw ValidationError("--controller and --kubernetes exclude each other") }
         } else if controller.isEmpty {
             throw ValidationError("--controller (or HADRON_CONTROLLER) or --kubernetes is required")
+        }
+        guard lingerMilliseconds >= 0, lingerMilliseconds <= 1 else {
+            throw ValidationError("--linger-ms must be between 0 and 1")
         }
         guard ServerAddress(listenAddress) != nil else {
             throw ValidationError("--listen must be HOST:PORT, got \(listenAddress)")
@@ -73,6 +89,7 @@ struct GatewayCommand: AsyncParsableCommand {
                 certificatePath: tlsCertificate, keyPath: tlsKey)
         }
         configuration.resolve = cluster.addressOverrides
+        configuration.linger = .microseconds(Int64((lingerMilliseconds * 1000).rounded()))
         let controllerClient = InternalClient(resolve: cluster.addressOverrides, logger: logger)
         let source: any TopologySource
         if cluster.kubernetes {

@@ -1,6 +1,8 @@
 import CloudEvents
 import Foundation
 import HadronCore
+@testable import HadronGateway
+import HadronTestSupport
 import Testing
 
 @Suite("Publishing")
@@ -145,6 +147,54 @@ struct PublishTests {
             #expect(counts.reduce(0, +) == requests)
             #expect(counts.allSatisfy { $0 <= (maxBytes == 1 ? 1 : maxEvents) }, "\(counts)")
             if maxBytes > 1 { #expect(counts.contains { $0 > 1 }, "requests queued behind a slow append coalesce: \(counts)") }
+        }
+    }
+
+    /// Lingering is for concurrent load: a writer whose stream's last batch gathered many requests holds its next
+    /// batch open for the linger; once batches are small again, it sends at once.
+    @Test("after a busy batch, a partition's next batch lingers for requests arriving together; while quiet it does not")
+    func lingerFollowsLoad() async throws {
+        try await GatewayHarness.with(configure: { $0.linger = .milliseconds(1) }) { harness in
+            let partition = Partitioner.partition(forKey: "k", partitions: 3)
+            // Quiet: a lone request goes at once, so the two requests sent together make two batches.
+            await harness.storage.state.set(appendDelay: .milliseconds(50))
+            try await Self.publishTogether("quiet", to: harness)
+            #expect(try await harness.storage.state.batchRecordCounts(stream: "events", partition: partition) == [1, 1])
+            // Busy: twenty requests behind a slow append make batches of many, a sign of concurrent load.
+            await harness.storage.state.set(appendDelay: .milliseconds(300))
+            _ = try await Self.publishConcurrently(20, key: "k", to: harness)
+            let busy = try await harness.storage.state.batchRecordCounts(stream: "events", partition: partition)
+            #expect(busy.last! >= StickyCounter.busyBatchSubmissions, "\(busy)")
+            await harness.storage.state.set(appendDelay: .milliseconds(50))
+            // The next two requests sent together now share the batch the first one opened.
+            try await Self.publishTogether("busy", to: harness)
+            let after = try await harness.storage.state.batchRecordCounts(stream: "events", partition: partition)
+            #expect(after.last == 2, "\(after)")
+            // That batch gathered two requests only: the stream is quiet again, and a lone request goes at once.
+            let lone = try await harness.http1(
+                .post, "/v1/streams/events", headers: binaryHeaders(id: "lone", key: "k"), body: Array("1".utf8))
+            #expect(lone.status == 202)
+            #expect(try await harness.storage.state.batchRecordCounts(stream: "events", partition: partition).last == 1)
+        }
+    }
+
+    /// Writes two publishes for key `k` on two connections opened beforehand, one right after the other, and reads
+    /// both answers.
+    static func publishTogether(_ tag: String, to harness: GatewayHarness) async throws {
+        func request(_ index: Int) -> [UInt8] {
+            RawHTTP1Connection.request(
+                "POST", "/v1/streams/events", headers: binaryHeaders(id: "\(tag)-\(index)", key: "k"),
+                body: Array("1".utf8))
+        }
+        try await RawHTTP1Connection.with(port: harness.port) { first in
+            try await RawHTTP1Connection.with(port: harness.port) { second in
+                try await first.write(request(0))
+                try await second.write(request(1))
+                for connection in [first, second] {
+                    let response = try await connection.readResponse()
+                    #expect(response?.status == 202, "\(response?.text ?? "closed")")
+                }
+            }
         }
     }
 
