@@ -104,11 +104,11 @@ struct PublishBench: Sendable {
         batchScript = directory + "/batch.lua"
         singleBody = directory + "/single.body"
         batchBody = directory + "/batch.json"
-        try Self.singleLua.write(toFile: singleScript, atomically: true, encoding: .utf8)
-        try Self.batchLua(bodyPath: batchBody).write(toFile: batchScript, atomically: true, encoding: .utf8)
-        try String(repeating: "x", count: 1_024).write(toFile: singleBody, atomically: true, encoding: .utf8)
+        try Self.singleLua.write(toFile: singleScript, atomically: false, encoding: .utf8)
+        try Self.batchLua(bodyPath: batchBody).write(toFile: batchScript, atomically: false, encoding: .utf8)
+        try String(repeating: "x", count: 1_024).write(toFile: singleBody, atomically: false, encoding: .utf8)
         try Self.batchJSON(events: Self.batchEvents, dataBytes: 256).write(
-            toFile: batchBody, atomically: true, encoding: .utf8)
+            toFile: batchBody, atomically: false, encoding: .utf8)
     }
 
     // MARK: - nginx, the ceiling
@@ -119,7 +119,7 @@ struct PublishBench: Sendable {
         let http1Port = try Self.freeLoopbackPort()
         let h2cPort = try Self.freeLoopbackPort()
         try Self.nginxConfiguration(prefix: prefix, http1Port: http1Port, h2cPort: h2cPort)
-            .write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
+            .write(toFile: prefix + "/nginx.conf", atomically: false, encoding: .utf8)
         let server = try NginxProcess(executable: nginx, prefix: prefix)
         defer { server.stop() }
         var ceiling = Ceiling()
@@ -373,7 +373,7 @@ final class HadronCluster: Sendable {
         metadata: {name: events}
         spec: \(spec)
 
-        """.write(toFile: resources, atomically: true, encoding: .utf8)
+        """.write(toFile: resources, atomically: false, encoding: .utf8)
         let controller = try launch("controller", ["controller", "-f", resources, "--listen", "127.0.0.1:0"])
         let controllerURL = "http://" + (try await controller.listeningAddress(role: "controller"))
         dataDirectories.withLock { $0.append(directory + "/data-rf\(replicationFactor)") }

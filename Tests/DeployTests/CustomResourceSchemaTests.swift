@@ -52,7 +52,7 @@ import Testing
             kind: Stream
             metadata: {name: orders}
             spec: {cluster: events, partitions: 3, replicationFactr: 3}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+            """.write(toFile: file, atomically: false, encoding: .utf8)
             let result = try await kubectl.run(["apply", "-f", file])
             #expect(result.status != 0)
             #expect(result.errorOutput.contains("unknown field \"spec.replicationFactr\""), "\(result.combined)")

@@ -113,7 +113,7 @@ actor HelmTemplate {
         var arguments = ["--name", name, "--namespace", namespace]
         if !values.isEmpty {
             let file = workspace.file("values-\(UUID().uuidString).yaml")
-            try values.write(toFile: file, atomically: true, encoding: .utf8)
+            try values.write(toFile: file, atomically: false, encoding: .utf8)
             arguments += ["-f", file]
         }
         let result = try await Tool.run(binary, arguments + [Repository.chart.path])

@@ -43,7 +43,7 @@ import Testing
             let kubectl = try Kubectl(double: double, namespace: "hadron-system")
             defer { kubectl.remove() }
             let file = kubectl.home.file("rendered.yaml")
-            try rendered.text.write(toFile: file, atomically: true, encoding: .utf8)
+            try rendered.text.write(toFile: file, atomically: false, encoding: .utf8)
             let result = try await kubectl.run(["apply", "--dry-run=client", "-f", file])
             #expect(result.status == 0, "kubectl failed:\n\(result.combined)")
             let lines = Set(result.output.split(separator: "\n").map(String.init))

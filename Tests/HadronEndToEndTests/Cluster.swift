@@ -16,7 +16,7 @@ final class LocalCluster: Sendable {
 
     func resources(_ yaml: String) throws -> String {
         let path = directory.path + "/resources-\(UUID().uuidString).yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 

@@ -132,7 +132,7 @@ public final class KubeAPIDouble: Sendable {
               - name: double
                 context: {cluster: double, user: user, namespace: \(namespace)}
             current-context: double
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+            """.write(toFile: path, atomically: false, encoding: .utf8)
     }
 
     // MARK: Test hooks

@@ -71,9 +71,9 @@ public struct TestPKI: Sendable {
             clientCertificatePEM: try client.serializeAsPEM().pemString,
             clientKeyPEM: clientKey.pemRepresentation,
             clientCommonName: clientCommonName)
-        try pki.certificateAuthorityPEM.write(toFile: pki.certificateAuthorityPath, atomically: true, encoding: .utf8)
-        try pki.clientCertificatePEM.write(toFile: pki.clientCertificatePath, atomically: true, encoding: .utf8)
-        try pki.clientKeyPEM.write(toFile: pki.clientKeyPath, atomically: true, encoding: .utf8)
+        try pki.certificateAuthorityPEM.write(toFile: pki.certificateAuthorityPath, atomically: false, encoding: .utf8)
+        try pki.clientCertificatePEM.write(toFile: pki.clientCertificatePath, atomically: false, encoding: .utf8)
+        try pki.clientKeyPEM.write(toFile: pki.clientKeyPath, atomically: false, encoding: .utf8)
         return pki
     }
 

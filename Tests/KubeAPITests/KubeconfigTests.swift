@@ -33,7 +33,7 @@ import Testing
         .Authentication?
     {
         let path = directory.appendingPathComponent("config").path
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: path, atomically: false, encoding: .utf8)
         let configuration = try Kubeconfig.load(environment: ["KUBECONFIG": path]).configuration()
         #expect(configuration.namespace == "hadron")
         let client = KubeClient(configuration: configuration, logger: testLogger())
@@ -57,9 +57,9 @@ import Testing
         try await withDouble { double in
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
-            try double.token.write(to: directory.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+            try double.token.write(to: directory.appendingPathComponent("token"), atomically: false, encoding: .utf8)
             try double.pki.certificateAuthorityPEM.write(
-                to: directory.appendingPathComponent("ca.crt"), atomically: true, encoding: .utf8)
+                to: directory.appendingPathComponent("ca.crt"), atomically: false, encoding: .utf8)
             let yaml = Self.yaml(
                 server: double.url, cluster: "    certificate-authority: ca.crt", user: "    tokenFile: token")
             #expect(try await Self.connects(double, yaml: yaml, directory: directory) == .bearerToken(double.token))
@@ -194,7 +194,7 @@ import Testing
         clusters:
         - name: c
           cluster: {server: "https://first:6443"}
-        """.write(toFile: first, atomically: true, encoding: .utf8)
+        """.write(toFile: first, atomically: false, encoding: .utf8)
         try """
         current-context: ignored
         clusters:
@@ -203,7 +203,7 @@ import Testing
         contexts:
         - name: ctx
           context: {cluster: c}
-        """.write(toFile: second, atomically: true, encoding: .utf8)
+        """.write(toFile: second, atomically: false, encoding: .utf8)
         let configuration = try Kubeconfig.load(environment: ["KUBECONFIG": "\(first):\(second)"]).configuration()
         #expect(configuration.server == "https://first:6443")
         #expect(configuration.namespace == "default")
@@ -215,11 +215,11 @@ import Testing
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
             let tokenPath = directory.appendingPathComponent("token").path
-            try "stale-token".write(toFile: tokenPath, atomically: true, encoding: .utf8)
+            try "stale-token".write(toFile: tokenPath, atomically: false, encoding: .utf8)
             try double.pki.certificateAuthorityPEM.write(
-                to: directory.appendingPathComponent("ca.crt"), atomically: true, encoding: .utf8)
+                to: directory.appendingPathComponent("ca.crt"), atomically: false, encoding: .utf8)
             try "hadron-system\n".write(
-                to: directory.appendingPathComponent("namespace"), atomically: true, encoding: .utf8)
+                to: directory.appendingPathComponent("namespace"), atomically: false, encoding: .utf8)
             let environment = ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": String(double.port)]
             let configuration = try KubeConfiguration.load(
                 environment: environment, serviceAccountDirectory: directory.path)
@@ -232,7 +232,7 @@ import Testing
             } catch let error as KubeAPIError {
                 #expect(error.isUnauthorized)
             }
-            // The kubelet rotates the token by replacing the file.
+            // The kubelet rotates the token by replacing the file (atomically: the client may read it meanwhile).
             try double.token.write(toFile: tokenPath, atomically: true, encoding: .utf8)
             _ = try await client.list(ConfigMap.self)
             #expect(double.requests.last?.authentication == .bearerToken(double.token))
