@@ -17,10 +17,10 @@ public struct GatewayConfiguration: Sendable {
     /// The largest request body accepted, in bytes. 413 beyond; the body is never read past it.
     public var maxRequestBytes: Int = 16 << 20
 
-    /// How long a partition's first pending submission may wait for others to join its record batch, when other
-    /// batches of the stream are in flight (a lone sender is never kept waiting); at most 1 ms. Zero sends at once
-    /// whenever no batch is in flight for the partition, and concurrent submissions coalesce only behind the batch
-    /// in flight.
+    /// How long a partition's first pending submission may wait for others to join its record batch, when the
+    /// stream's last batch gathered many requests (`StickyCounter.isBusy`; a lone sender is never kept waiting);
+    /// at most 1 ms. Zero sends at once whenever no batch is in flight for the partition, and concurrent
+    /// submissions coalesce only behind the batch in flight.
     public var linger: Duration = GatewayConfiguration.defaultLinger
     /// Under 64 concurrent single-event publishers at replicationFactor 1, every idle partition started a batch
     /// with its first event: batches of 12 events on average, and storage spent 16–17 µs per event on them.

@@ -40,8 +40,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("linger-ms"),
         help: ArgumentHelp(
-            "How long a partition's first waiting publish holds its record batch open for others, in milliseconds "
-                + "(0 to 1; default \(Self.defaultLinger)) (HADRON_LINGER_MS)."))
+            "How long a partition's first waiting publish holds its record batch open for others while publishing "
+                + "is busy, in milliseconds, 0 to 1 (HADRON_LINGER_MS)."))
     var lingerMilliseconds: Double =
         Double(HadronEnvironment.value(forFlag: "linger-ms", default: "\(Self.defaultLinger)")) ?? .nan
 
